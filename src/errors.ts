@@ -1,0 +1,42 @@
+/**
+ * The idempotency errors. Each one carries what a catcher needs to decide: the key, the server's
+ * status and its own code, and the response (a fresh copy, its body unread).
+ */
+export interface IdempotencyErrorDetails {
+  idempotencyKey: string;
+  status?: number;
+  code?: string;
+  response?: Response;
+  cause?: unknown;
+}
+
+export class IdempotencyError extends Error {
+  readonly idempotencyKey: string;
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly response: Response | undefined;
+
+  constructor(message: string, details: IdempotencyErrorDetails) {
+    super(message, { cause: details.cause });
+    this.name = new.target.name;
+    this.idempotencyKey = details.idempotencyKey;
+    this.status = details.status;
+    this.code = details.code;
+    this.response = details.response;
+  }
+}
+
+/** The key was already used for another request (method, path with query, or body). */
+export class IdempotencyMismatchError extends IdempotencyError {}
+
+/** Another request with this key is still in flight, and it still was when retries ran out. */
+export class IdempotencyConflictError extends IdempotencyError {}
+
+/** The key is not one the client or the server accepts (empty, too long, not printable ASCII). */
+export class IdempotencyKeyInvalidError extends IdempotencyError {}
+
+/** The intent is older than the key's TTL: resending it could run the operation twice. */
+export class IdempotencyKeyExpiredError extends IdempotencyError {}
+
+/** The journal could not be read or written; no request was sent. */
+export class IdempotencyStoreError extends IdempotencyError {}

@@ -1,0 +1,77 @@
+import type { StoredResponse } from './stores/store.js';
+import { fromBase64, toBase64 } from './fingerprint.js';
+
+/** A standard Response, plus what the operation did. */
+export type DurableResponse = Response & {
+  /** The key this operation used (generated unless one was given). */
+  readonly idempotencyKey: string;
+  /** The server marked a replay, or the journal answered. `false` means "not marked", never "fresh". */
+  readonly replayed: boolean;
+  /** Attempts this call made; 0 when the journal answered. */
+  readonly attempts: number;
+};
+
+/** The call's promise, with ky's body shortcuts. */
+export type DurableResponsePromise = Promise<DurableResponse> & {
+  json<T = unknown>(): Promise<T>;
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  blob(): Promise<Blob>;
+};
+
+/** A server answer read to the end, so it can be journaled, classified and handed out again. */
+export interface Answer {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  bytes: Uint8Array;
+  url: string;
+}
+
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+export function toResponse(answer: Answer): Response {
+  const body = NULL_BODY_STATUSES.has(answer.status) ? null : (answer.bytes as BodyInit);
+  const response = new Response(body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+  if (answer.url) Object.defineProperty(response, 'url', { value: answer.url });
+  return response;
+}
+
+export function toDurableResponse(
+  answer: Answer,
+  idempotencyKey: string,
+  { replayed = false, attempts = 0 }: { replayed?: boolean; attempts?: number },
+): DurableResponse {
+  return Object.assign(toResponse(answer), { idempotencyKey, replayed, attempts });
+}
+
+/** Set-Cookie is a credential: a journaled answer never keeps it. */
+export function toStoredResponse(answer: Answer): StoredResponse {
+  const headers: Record<string, string> = {};
+  answer.headers.forEach((value, name) => {
+    if (name !== 'set-cookie' && name !== 'set-cookie2') headers[name] = value;
+  });
+  return { status: answer.status, statusText: answer.statusText, headers, body: toBase64(answer.bytes) };
+}
+
+export function fromStoredResponse(stored: StoredResponse, url: string): Answer {
+  return {
+    status: stored.status,
+    statusText: stored.statusText,
+    headers: new Headers(stored.headers),
+    bytes: fromBase64(stored.body),
+    url,
+  };
+}
+
+/** ky's shortcuts: `await api.post(...).json()`. An empty body reads as '' for json(), as in ky. */
+export function withShortcuts(promise: Promise<DurableResponse>): DurableResponsePromise {
+  const shortcuts: Record<string, () => Promise<unknown>> = {
+    json: async () => {
+      const text = await (await promise).text();
+      return text === '' ? '' : JSON.parse(text);
+    },
+  };
+  for (const type of ['text', 'arrayBuffer', 'blob'] as const) shortcuts[type] = async () => (await promise)[type]();
+  return Object.assign(promise, shortcuts) as unknown as DurableResponsePromise;
+}

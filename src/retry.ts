@@ -1,0 +1,125 @@
+import { TimeoutError } from 'ky';
+import pRetry from 'p-retry';
+import type { Verdict } from './classify.js';
+import type { Answer } from './response.js';
+
+/** How retries are paced. A number is shorthand for `{ limit }`. */
+export interface RetryOptions {
+  /** Retries after the first attempt (attempts = limit + 1), as in ky. Default 2. */
+  limit?: number;
+  /** Milliseconds to wait before retry number `attempt` (1-based). Default: full-jitter exponential backoff from 300 ms. */
+  delay?: (attempt: number) => number;
+  /** Upper bound of the default backoff, ms. Default 30 000. */
+  backoffLimit?: number;
+  /** A `Retry-After` longer than this (ms) is not waited for: the call gives up and the intent stays pending. Default 60 000. */
+  maxRetryAfter?: number;
+}
+
+export interface RetryPolicy {
+  limit: number;
+  delay: (attempt: number) => number;
+  maxRetryAfter: number;
+}
+
+export function normalizeRetry(retry: number | RetryOptions | undefined): RetryPolicy {
+  const options = typeof retry === 'number' ? { limit: retry } : (retry ?? {});
+  const limit = options.limit ?? 2;
+  const backoffLimit = options.backoffLimit ?? 30_000;
+  const maxRetryAfter = options.maxRetryAfter ?? 60_000;
+  for (const [name, value] of Object.entries({ limit, backoffLimit, maxRetryAfter })) {
+    if (!(value >= 0) || (name === 'limit' && !Number.isInteger(value) && value !== Number.POSITIVE_INFINITY)) {
+      throw new TypeError(`retry.${name} must be a non-negative number, got ${value}.`);
+    }
+  }
+  // Full jitter: spreads the retries of many clients hit by one outage instead of syncing them.
+  const delay = options.delay ?? ((attempt: number) => Math.random() * Math.min(backoffLimit, 300 * 2 ** (attempt - 1)));
+  return { limit, delay, maxRetryAfter };
+}
+
+/**
+ * An answer that may change if asked again (5xx, 429, a key in flight elsewhere): thrown inside
+ * the attempt loop so the loop retries it, and turned into the call's error once retries run out.
+ */
+export class RetryableAnswer extends Error {
+  constructor(
+    readonly answer: Answer,
+    readonly verdict: Verdict,
+  ) {
+    super(String(answer.status));
+  }
+}
+
+/** Retry-After in ms (delta-seconds or an HTTP date), or undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+export interface RetryEvent {
+  /** The retry about to happen, 1-based. */
+  attempt: number;
+  delay: number;
+  reason: string;
+  error: unknown;
+}
+
+/**
+ * Runs `attempt` until it returns, retrying network errors, per-attempt timeouts and
+ * `RetryableAnswer`s with the same inputs. p-retry counts and stops; the wait is ours, because
+ * a server's Retry-After must win over backoff and p-retry's own delay cannot see it.
+ */
+export function withRetries<T>(
+  attempt: (attemptNumber: number) => Promise<T>,
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  onRetry?: (event: RetryEvent) => void,
+): Promise<T> {
+  return pRetry(attempt, {
+    retries: policy.limit,
+    minTimeout: 0,
+    maxTimeout: 0,
+    signal,
+    async shouldRetry({ error, retriesConsumed }) {
+      if (signal?.aborted) return false;
+      const wait = retryDelay(error, retriesConsumed + 1, policy);
+      if (wait === undefined) return false;
+      onRetry?.({ attempt: retriesConsumed + 1, delay: wait, reason: retryReason(error), error });
+      await sleep(wait, signal);
+      return true;
+    },
+  });
+}
+
+function retryDelay(error: unknown, retry: number, policy: RetryPolicy): number | undefined {
+  if (error instanceof RetryableAnswer) {
+    const asked = parseRetryAfter(error.answer.headers.get('retry-after'));
+    if (asked !== undefined) return asked <= policy.maxRetryAfter ? asked : undefined;
+    return policy.delay(retry);
+  }
+  // p-retry only lets network TypeErrors through to here; ky's TimeoutError is one attempt's timeout.
+  if (error instanceof TypeError || error instanceof TimeoutError) return policy.delay(retry);
+  return undefined;
+}
+
+function retryReason(error: unknown): string {
+  if (error instanceof RetryableAnswer) return `${error.answer.status}${error.verdict.kind === 'conflict' ? ' in flight' : ''}`;
+  return error instanceof TimeoutError ? 'timeout' : 'network error';
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,142 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import * as durableFetch from '../src/index.js';
+import {
+  createClient,
+  HTTPError,
+  IdempotencyConflictError,
+  IdempotencyError,
+  IdempotencyKeyExpiredError,
+  IdempotencyKeyInvalidError,
+  IdempotencyMismatchError,
+  IdempotencyStoreError,
+  memoryStore,
+  type DurableResponse,
+} from '../src/index.js';
+import { answering, http, HttpResponse, ORIGIN, useMsw } from './support/msw.js';
+
+const server = useMsw();
+const api = () => createClient({ prefixUrl: ORIGIN, store: memoryStore(), retry: { limit: 0 } });
+
+describe('the public surface of SPEC.md', () => {
+  it('exports createClient, memoryStore, the error classes and ky’s HTTPError', () => {
+    for (const name of [
+      'createClient', 'memoryStore', 'HTTPError', 'IdempotencyError', 'IdempotencyMismatchError',
+      'IdempotencyConflictError', 'IdempotencyKeyInvalidError', 'IdempotencyKeyExpiredError', 'IdempotencyStoreError',
+    ]) {
+      expect(durableFetch).toHaveProperty(name);
+    }
+  });
+
+  it('every idempotency error is an IdempotencyError carrying key, status, code and response', () => {
+    const response = new Response('{}', { status: 409 });
+    for (const ErrorClass of [IdempotencyMismatchError, IdempotencyConflictError, IdempotencyKeyInvalidError, IdempotencyKeyExpiredError, IdempotencyStoreError]) {
+      const error = new ErrorClass('what happened', { idempotencyKey: 'k', status: 409, code: 'c', response });
+      expect(error).toBeInstanceOf(IdempotencyError);
+      expect(error).toBeInstanceOf(Error);
+      expect(error.name).toBe(ErrorClass.name);
+      expect({ key: error.idempotencyKey, status: error.status, code: error.code, response: error.response }).toEqual({ key: 'k', status: 409, code: 'c', response });
+    }
+  });
+
+  it('a client has post/put/patch/delete keyed, get/head plain, pending and recover', () => {
+    const client = api();
+    for (const verb of ['post', 'put', 'patch', 'delete', 'get', 'head', 'pending', 'recover'] as const) {
+      expect(typeof client[verb]).toBe('function');
+    }
+  });
+});
+
+describe('a keyed write', () => {
+  it('resolves to a standard Response with idempotencyKey, replayed and attempts', async () => {
+    const { handler, seen } = answering('/v1/payouts', () => HttpResponse.json({ id: 'po_1' }, { status: 201 }));
+    server.use(handler);
+    const response = await api().post('v1/payouts', { json: { amount: 500 } });
+    expect(response).toBeInstanceOf(Response);
+    expect(response.status).toBe(201);
+    expect(await response.json()).toEqual({ id: 'po_1' });
+    expect(response.idempotencyKey).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(response.replayed).toBe(false);
+    expect(response.attempts).toBe(1);
+    expect(seen).toEqual([{ method: 'POST', key: response.idempotencyKey, body: '{"amount":500}' }]);
+    expectTypeOf(response).toMatchTypeOf<DurableResponse>();
+  });
+
+  it('uses the key given, and a fresh UUID for each call otherwise', async () => {
+    const { handler, seen } = answering('/v1/payouts', () => HttpResponse.json({}, { status: 201 }));
+    server.use(handler);
+    const client = api();
+    await client.post('v1/payouts', { json: { n: 1 }, idempotencyKey: 'payout-1' });
+    await client.post('v1/payouts', { json: { n: 2 } });
+    await client.post('v1/payouts', { json: { n: 3 } });
+    expect(seen[0]?.key).toBe('payout-1');
+    expect(seen[1]?.key).not.toBe(seen[2]?.key);
+  });
+
+  it('offers ky’s .json() shortcut', async () => {
+    server.use(answering('/v1/payouts', () => HttpResponse.json({ id: 'po_2' }, { status: 201 })).handler);
+    const body = await api().post('v1/payouts', { json: { amount: 1 } }).json<{ id: string }>();
+    expect(body).toEqual({ id: 'po_2' });
+  });
+
+  it('put, patch and delete are keyed like post', async () => {
+    const { handler, seen } = answering('/v1/things/1', () => HttpResponse.json({}));
+    server.use(handler);
+    const client = api();
+    await client.put('v1/things/1', { json: { a: 1 } });
+    await client.patch('v1/things/1', { json: { a: 2 } });
+    await client.delete('v1/things/1');
+    expect(seen.map((request) => request.method)).toEqual(['PUT', 'PATCH', 'DELETE']);
+    expect(seen.every((request) => typeof request.key === 'string' && request.key.length > 0)).toBe(true);
+  });
+
+  it('sends body, headers and searchParams as given', async () => {
+    let received: Request | undefined;
+    server.use(http.post(`${ORIGIN}/v1/upload`, ({ request }) => {
+      received = request.clone();
+      return HttpResponse.json({}, { status: 201 });
+    }));
+    await api().post('v1/upload', { body: 'raw text', headers: { 'x-trace': 't1' }, searchParams: { dry: true } });
+    expect(received?.url).toBe(`${ORIGIN}/v1/upload?dry=true`);
+    expect(received?.headers.get('x-trace')).toBe('t1');
+    expect(await received?.text()).toBe('raw text');
+  });
+
+  it('rejects with HTTPError (plus the key) for a plain non-2xx, or resolves with it when throwHttpErrors is false', async () => {
+    server.use(answering('/v1/payouts', () => HttpResponse.json({ error: 'not_found' }, { status: 404 })).handler);
+    const error = await api().post('v1/payouts', { json: {} }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HTTPError);
+    expect((error as HTTPError).message).toContain('404');
+    expect((error as HTTPError & { idempotencyKey: string }).idempotencyKey).toEqual(expect.any(String));
+    const response = await createClient({ prefixUrl: ORIGIN, store: memoryStore(), throwHttpErrors: false }).post('v1/payouts', { json: {} });
+    expect(response.status).toBe(404);
+  });
+});
+
+describe('plain reads', () => {
+  it('get and head are never keyed and never journaled', async () => {
+    const { handler, seen } = answering('/v1/payouts', () => HttpResponse.json([{ id: 1 }]));
+    server.use(handler);
+    const store = memoryStore();
+    const client = createClient({ prefixUrl: ORIGIN, store });
+    expect(await client.get('v1/payouts').json()).toEqual([{ id: 1 }]);
+    expect((await client.head('v1/payouts')).status).toBe(200);
+    expect(seen.map((request) => [request.method, request.key])).toEqual([['GET', null], ['HEAD', null]]);
+    expect(await store.list()).toEqual([]);
+  });
+});
+
+describe('options are checked at creation', () => {
+  it.each([
+    [{ persistHeaders: ['content-type', 'Authorization'] }, /credentials/],
+    [{ persistHeaders: ['cookie'] }, /credentials/],
+    [{ timeout: -1 }, /timeout/],
+    [{ keyTtlMs: 0 }, /keyTtlMs/],
+    [{ maxKeyLength: Number.NaN }, /maxKeyLength/],
+    [{ retry: { limit: -1 } }, /retry.limit/],
+    [{ keyFormat: 'quoted' as never }, /keyFormat/],
+    [{ prefixUrl: 'not a url' }, /URL/],
+  ])('%o is refused with a TypeError', (options, message) => {
+    expect(() => createClient({ store: memoryStore(), ...options })).toThrow(TypeError);
+    expect(() => createClient({ store: memoryStore(), ...options })).toThrow(message);
+  });
+});

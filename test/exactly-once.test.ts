@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, memoryStore } from '../src/index.js';
+import { faultOnFirstAttempts, type Fault } from './server/faults.js';
+import { startTestServer } from './server/index.js';
+import type { Dialect } from './server/dialects.js';
+import type { TestServer } from './server/types.js';
+
+const EVERY_FAULT: Fault[] = [
+  { kind: 'drop-before' },
+  { kind: 'drop-after' },
+  { kind: 'status', status: 503 },
+  { kind: 'status', status: 500 },
+  { kind: 'rate-limit', retryAfter: '0' },
+  { kind: 'slow', ms: 400 },
+  { kind: 'in-flight' },
+];
+
+/** Runs `tasks` with at most `limit` in flight. */
+async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const index = next++;
+      results[index] = await (tasks[index] as () => Promise<T>)();
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return results;
+}
+
+describe.each([
+  ['seed004', 240],
+  ['seed002', 60],
+  ['stripe', 60],
+] as Array<[Dialect, number]>)('against %s, with faults on most first attempts', (dialect, operations) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ dialect, faults: faultOnFirstAttempts(EVERY_FAULT, 42, { probability: 0.8 }) });
+  });
+  afterAll(() => server.close());
+
+  it(`applies each of ${operations} concurrent operations exactly once, with one key per operation`, async () => {
+    const api = createClient({
+      prefixUrl: server.url,
+      store: memoryStore(),
+      headers: { Authorization: 'Bearer tenant-1' },
+      timeout: 200,
+      retry: { limit: 8, delay: () => 50 },
+    });
+    const tasks = Array.from({ length: operations }, (_, index) => async () => {
+      const response = await api.post('v1/payouts', { json: { payout: index, amount: 100 + index } });
+      // Reads ride along to show they are never keyed; their timeout is not what is under test.
+      if (index % 10 === 0) await api.get('v1/payouts', { timeout: 5_000 });
+      return response;
+    });
+    const responses = await pool(tasks, 12);
+    await server.idle();
+
+    const writes = server.requests.filter((request) => request.method === 'POST');
+    const reads = server.requests.filter((request) => request.method === 'GET');
+    expect(writes.filter((request) => request.fault !== undefined).length).toBeGreaterThan(operations / 2);
+    expect(writes.every((request) => typeof request.key === 'string' && request.key !== '')).toBe(true);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((request) => request.key === undefined)).toBe(true);
+
+    const keys = new Set(responses.map((response) => response.idempotencyKey));
+    expect(keys.size).toBe(operations);
+    for (const response of responses) {
+      expect(server.applied(response.idempotencyKey)).toBe(1);
+      const attempts = writes.filter((request) => request.key === response.idempotencyKey);
+      // An attempt that timed out before its bytes left this process never reaches the server.
+      expect(attempts.length).toBeGreaterThanOrEqual(1);
+      expect(attempts.length).toBeLessThanOrEqual(response.attempts);
+      expect(new Set(attempts.map((request) => request.body)).size).toBe(1);
+    }
+    expect(server.appliedTotal()).toBe(operations);
+  });
+});

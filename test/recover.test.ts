@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createClient,
+  HTTPError,
+  IdempotencyKeyExpiredError,
+  memoryStore,
+  type IntentStore,
+} from '../src/index.js';
+import { startTestServer } from './server/index.js';
+import type { TestServer } from './server/types.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ dialect: 'seed004' });
+});
+beforeEach(() => {
+  server.reset();
+  server.setFaults(undefined);
+});
+afterAll(() => server.close());
+
+// Two clients over one store stand for a process that died and the one that replaced it.
+const clientOn = (store: IntentStore, process = 'first') =>
+  createClient({
+    prefixUrl: server.url,
+    store,
+    headers: { Authorization: 'Bearer sk_tenant_1', 'X-Process': process },
+    retry: { limit: 0 },
+    timeout: 2_000,
+  });
+
+/** Leaves an intent pending: the server applies it, and the answer is lost. */
+async function leavePending(store: IntentStore, json: unknown, idempotencyKey?: string) {
+  server.setFaults((request) => (request.attempt === 1 ? { kind: 'drop-after' } : undefined));
+  await expect(clientOn(store).post('v1/payouts', { json, ...(idempotencyKey ? { idempotencyKey } : {}) })).rejects.toThrow();
+  server.setFaults(undefined);
+}
+
+describe('pending()', () => {
+  it('lists unsettled intents oldest first, with key, method, url, createdAt, attempts and state', async () => {
+    const store = memoryStore();
+    await leavePending(store, { n: 1 }, 'first');
+    await leavePending(store, { n: 2 }, 'second');
+    await clientOn(store).post('v1/payouts', { json: { n: 3 } });
+    const pending = await clientOn(store).pending();
+    expect(pending.map((intent) => intent.idempotencyKey)).toEqual(['first', 'second']);
+    expect(pending[0]).toMatchObject({ method: 'POST', url: `${server.url}/v1/payouts`, attempts: 1, state: 'pending', createdAt: expect.any(Number) });
+  });
+});
+
+describe('recover()', () => {
+  it('resends with the original key and body and the client’s current headers, and gets the replay', async () => {
+    const store = memoryStore();
+    await leavePending(store, { amount: 500 }, 'payout-7');
+    expect(server.applied('payout-7')).toBe(1);
+
+    const outcomes = await clientOn(store, 'second').recover();
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ idempotencyKey: 'payout-7', state: 'succeeded' });
+    expect(outcomes[0]?.response?.replayed).toBe(true);
+    expect(await outcomes[0]?.response?.json()).toMatchObject({ received: { amount: 500 } });
+
+    const resent = server.requests.at(-1);
+    expect(resent).toMatchObject({ key: 'payout-7', body: '{"amount":500}', tenant: 'Bearer sk_tenant_1' });
+    expect(resent?.headers['content-type']).toBe('application/json');
+    expect(resent?.headers['x-process']).toBe('second');
+    expect(server.applied('payout-7')).toBe(1);
+  });
+
+  it('finds nothing the second time', async () => {
+    const store = memoryStore();
+    await leavePending(store, { amount: 1 });
+    expect(await clientOn(store).recover()).toHaveLength(1);
+    expect(await clientOn(store).recover()).toEqual([]);
+    expect(await clientOn(store).pending()).toEqual([]);
+  });
+
+  it('resends oldest first', async () => {
+    const store = memoryStore();
+    for (const key of ['a', 'b', 'c']) await leavePending(store, { key }, key);
+    server.reset();
+    await clientOn(store).recover();
+    expect(server.requests.map((request) => request.key)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('reports failed and still-pending outcomes with their errors', async () => {
+    const store = memoryStore();
+    await leavePending(store, { n: 1 }, 'will-fail');
+    await leavePending(store, { n: 2 }, 'still-down');
+    // A final 4xx: the server refuses for good; a 5xx: it may work later.
+    server.setFaults((request) =>
+      request.key === 'will-fail' ? { kind: 'status', status: 403 } : { kind: 'status', status: 503 },
+    );
+    const outcomes = await clientOn(store).recover();
+    expect(outcomes.map((outcome) => [outcome.idempotencyKey, outcome.state])).toEqual([
+      ['will-fail', 'failed'],
+      ['still-down', 'pending'],
+    ]);
+    expect((outcomes[0]?.error as HTTPError).response.status).toBe(403);
+    expect((outcomes[1]?.error as HTTPError).response.status).toBe(503);
+    expect((await clientOn(store).pending()).map((intent) => intent.idempotencyKey)).toEqual(['still-down']);
+  });
+
+  it('does not resend an intent older than keyTtlMs: it is expired, with IdempotencyKeyExpiredError', async () => {
+    const store = memoryStore();
+    await leavePending(store, { amount: 9 }, 'old-payout');
+    const [intent] = await store.list();
+    await store.put({ ...intent!, createdAt: Date.now() - 25 * 60 * 60 * 1000 });
+    server.reset();
+
+    const outcomes = await clientOn(store).recover();
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]?.state).toBe('expired');
+    expect(outcomes[0]?.error).toBeInstanceOf(IdempotencyKeyExpiredError);
+    expect((outcomes[0]?.error as IdempotencyKeyExpiredError).idempotencyKey).toBe('old-payout');
+    expect(server.requests).toHaveLength(0);
+    expect(await clientOn(store).recover()).toEqual([]);
+  });
+
+  it('resends an expired intent when asked to with resendExpired', async () => {
+    const store = memoryStore();
+    await leavePending(store, { amount: 9 }, 'old-payout');
+    const [intent] = await store.list();
+    await store.put({ ...intent!, createdAt: Date.now() - 25 * 60 * 60 * 1000 });
+
+    const outcomes = await clientOn(store).recover({ resendExpired: true });
+    expect(outcomes.map((outcome) => outcome.state)).toEqual(['succeeded']);
+    expect(server.requests.at(-1)?.key).toBe('old-payout');
+  });
+
+  it('a call with the key of an expired pending intent is refused too', async () => {
+    const store = memoryStore();
+    await leavePending(store, { amount: 9 }, 'old-payout');
+    const [intent] = await store.list();
+    await store.put({ ...intent!, createdAt: Date.now() - 25 * 60 * 60 * 1000 });
+    server.reset();
+    await expect(clientOn(store).post('v1/payouts', { json: { amount: 9 }, idempotencyKey: 'old-payout' })).rejects.toBeInstanceOf(IdempotencyKeyExpiredError);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('a client without scope or prefixUrl never resends a tenant’s intents with its own credentials', async () => {
+    const store = memoryStore();
+    const tenant = createClient({ prefixUrl: server.url, store, scope: 'tenant-a', retry: { limit: 0 } });
+    server.setFaults(() => ({ kind: 'drop-before' }));
+    await expect(tenant.post('v1/payouts', { json: { n: 1 }, idempotencyKey: 'tenant-a-payout' })).rejects.toThrow();
+    await leavePending(store, { n: 2 }, 'default-scope-payout');
+    const unscoped = createClient({ store, retry: { limit: 0 } });
+    expect((await unscoped.pending()).map((intent) => intent.idempotencyKey)).toEqual(['default-scope-payout']);
+    expect((await unscoped.recover()).map((outcome) => outcome.idempotencyKey)).toEqual(['default-scope-payout']);
+    expect(server.requests.some((request) => request.key === 'tenant-a-payout' && request.attempt > 1)).toBe(false);
+  });
+
+  it('recovers only the client’s scope', async () => {
+    const store = memoryStore();
+    await leavePending(store, { n: 1 }, 'mine');
+    const other = createClient({ prefixUrl: server.url, store, scope: 'tenant-other', retry: { limit: 0 } });
+    expect(await other.pending()).toEqual([]);
+    expect(await other.recover()).toEqual([]);
+    expect((await clientOn(store).pending()).map((intent) => intent.idempotencyKey)).toEqual(['mine']);
+  });
+});

@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createClient, memoryStore } from '../src/index.js';
+import { normalizeRetry, parseRetryAfter } from '../src/retry.js';
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('backoff', () => {
+  it('is exponential with full jitter: anywhere from 0 up to 300 ms × 2^(retry-1)', () => {
+    const { delay } = normalizeRetry({ limit: 5 });
+    vi.spyOn(Math, 'random').mockReturnValue(0.999_999);
+    expect([1, 2, 3, 4].map((retry) => Math.round(delay(retry)))).toEqual([300, 600, 1200, 2400]);
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    expect(delay(4)).toBe(0);
+  });
+
+  it('is capped by backoffLimit', () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999_999);
+    expect(Math.round(normalizeRetry({ backoffLimit: 1000 }).delay(10))).toBe(1000);
+  });
+
+  it('a retry.delay function replaces it, and a number is the retry limit', () => {
+    expect(normalizeRetry({ delay: (attempt) => attempt * 7 }).delay(3)).toBe(21);
+    expect(normalizeRetry(4).limit).toBe(4);
+    expect(normalizeRetry(undefined).limit).toBe(2);
+  });
+});
+
+describe('Retry-After', () => {
+  it('reads delta-seconds and HTTP dates', () => {
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter('0')).toBe(0);
+    const inTenSeconds = new Date(Date.now() + 10_000).toUTCString();
+    expect(parseRetryAfter(inTenSeconds)).toBeGreaterThan(8000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(parseRetryAfter(null)).toBeUndefined();
+  });
+});
+
+describe('bodies', () => {
+  it('a ReadableStream body is a clear TypeError, not a silent single attempt', async () => {
+    let fetched = 0;
+    const store = memoryStore();
+    const client = createClient({ prefixUrl: 'https://api.test', store, fetch: async () => (fetched++, new Response('{}')) });
+    const stream = new ReadableStream({ start: (controller) => (controller.enqueue(new TextEncoder().encode('x')), controller.close()) });
+    await expect(client.post('v1/upload', { body: stream })).rejects.toThrow(/ReadableStream body cannot be replayed/);
+    expect(fetched).toBe(0);
+    expect(await store.list()).toEqual([]);
+  });
+
+  it('json and body together are refused', async () => {
+    const client = createClient({ prefixUrl: 'https://api.test', store: memoryStore() });
+    await expect(client.post('v1/x', { json: {}, body: 'x' })).rejects.toThrow(TypeError);
+  });
+});
