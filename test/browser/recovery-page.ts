@@ -1,0 +1,121 @@
+/**
+ * What a page does after a reload (or in another tab), loaded by `runInFreshPage`: it builds its
+ * own client on the journal's store name, and knows nothing of the page that started the work but
+ * what IndexedDB kept. Results cross back to the test as plain JSON.
+ */
+import { indexedDbStore } from '../../src/browser.js';
+import { createClient, type DurableClient, type PendingIntent } from '../../src/index.browser.js';
+
+export interface PageSetup {
+  serverUrl: string;
+  storeName: string;
+  /** This page's credential: sent by its client, never found in the journal. */
+  authorization: string;
+}
+
+/** A request as this page's client handed it to fetch. */
+export interface SentRequest {
+  method: string;
+  url: string;
+  key: string | null;
+  authorization: string | null;
+  contentType: string | null;
+  body: string;
+}
+
+export interface RecoveredOutcome {
+  idempotencyKey: string;
+  state: string;
+  status?: number;
+  replayed?: boolean;
+  attempts?: number;
+  body?: unknown;
+  error?: string;
+}
+
+export interface RecoveryReport {
+  pending: PendingIntent[];
+  outcomes: RecoveredOutcome[];
+  sent: SentRequest[];
+}
+
+/** Lists what the journal holds pending, then recovers it. */
+export async function recoverPending(setup: PageSetup): Promise<RecoveryReport> {
+  return withClient(setup, async (client, sent) => {
+    const pending = await client.pending();
+    const outcomes: RecoveredOutcome[] = [];
+    for (const outcome of await client.recover()) {
+      const { idempotencyKey, state, response, error } = outcome;
+      outcomes.push({
+        idempotencyKey,
+        state,
+        ...(response === undefined
+          ? {}
+          : { status: response.status, replayed: response.replayed, attempts: response.attempts, body: await response.json() }),
+        ...(error === undefined ? {} : { error: error instanceof Error ? error.name : String(error) }),
+      });
+    }
+    return { pending, outcomes, sent };
+  });
+}
+
+export interface Purchase {
+  idempotencyKey: string;
+  json: unknown;
+}
+
+export interface StartedPurchase {
+  settled: 'resolved' | 'rejected';
+  /** The name of the error the call rejected with. */
+  error?: string;
+  sent: SentRequest[];
+}
+
+/** Starts a purchase with no retries; reports how the call ended, as the page closes right after. */
+export async function startPurchase(setup: PageSetup, purchase: Purchase): Promise<StartedPurchase> {
+  return withClient(setup, async (client, sent) => {
+    try {
+      await client.post('v1/purchases', purchase);
+      return { settled: 'resolved', sent };
+    } catch (error) {
+      return { settled: 'rejected', error: error instanceof Error ? error.name : String(error), sent };
+    }
+  });
+}
+
+async function withClient<T>(
+  { serverUrl, storeName, authorization }: PageSetup,
+  use: (client: DurableClient, sent: SentRequest[]) => Promise<T>,
+): Promise<T> {
+  const store = indexedDbStore({ name: storeName });
+  const sent: SentRequest[] = [];
+  const client = createClient({
+    prefixUrl: serverUrl,
+    store,
+    headers: { Authorization: authorization },
+    retry: { limit: 0 },
+    timeout: 5_000,
+    fetch: recordingFetch(sent),
+  });
+  try {
+    return await use(client, sent);
+  } finally {
+    await store.close?.();
+  }
+}
+
+/** A fetch that notes each request it is handed, body included, then sends it. */
+export function recordingFetch(sent: SentRequest[]): typeof fetch {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    sent.push({
+      method: request.method,
+      url: request.url,
+      key: request.headers.get('idempotency-key'),
+      authorization: request.headers.get('authorization'),
+      contentType: request.headers.get('content-type'),
+      body: await request.clone().text(),
+    });
+    return fetch(request);
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * A page that dies (a reload, a closed tab, a crash) between "sent" and "answered" leaves its
+ * intent in IndexedDB; the next page's client finds it and finishes it with the original key, so
+ * the server runs it once. Each side runs in a page of its own: nothing passes between them but
+ * the origin's IndexedDB.
+ */
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { commands } from 'vitest/browser';
+import { createClient, type IntentStore } from '../../src/index.browser.js';
+import { useJournals } from './journals.js';
+import {
+  type PageSetup,
+  type Purchase,
+  type RecoveryReport,
+  recordingFetch,
+  type SentRequest,
+  type StartedPurchase,
+} from './recovery-page.js';
+import { EVERY_ANSWER_LOST, EVERY_REQUEST_LOST, testServer } from './test-server.js';
+
+const server = testServer(inject('serverUrl'));
+const newJournal = useJournals();
+const AUTHORIZATION = 'Bearer sk_shop_1';
+
+beforeEach(() => server.reset());
+
+/** This page's client: one attempt per call, as if the page went away after it. */
+function clientHere(store: IntentStore, sent: SentRequest[] = []) {
+  return createClient({
+    prefixUrl: server.url,
+    store,
+    headers: { Authorization: AUTHORIZATION },
+    retry: { limit: 0 },
+    timeout: 5_000,
+    fetch: recordingFetch(sent),
+  });
+}
+
+const inFreshPage = {
+  recover: (storeName: string) =>
+    commands.runInFreshPage<RecoveryReport>('./recovery-page.ts', 'recoverPending', setupFor(storeName)),
+  startPurchase: (storeName: string, order: Purchase) =>
+    commands.runInFreshPage<StartedPurchase>('./recovery-page.ts', 'startPurchase', setupFor(storeName), order),
+};
+
+function setupFor(storeName: string): PageSetup {
+  return { serverUrl: server.url, storeName, authorization: AUTHORIZATION };
+}
+
+/** Requests the server has seen since it had seen `from`. */
+async function requestsSince(from: number) {
+  return (await server.state()).requests.slice(from);
+}
+
+const purchase = (item: string): Purchase => ({
+  idempotencyKey: `purchase-${crypto.randomUUID()}`,
+  json: { item, quantity: 1, cents: 4_999 },
+});
+
+describe('a purchase whose answer was lost before a reload', () => {
+  it('is finished by the next page exactly once, with its original key and body', async () => {
+    const journal = newJournal();
+    const order = purchase('lamp');
+    await server.faults(EVERY_ANSWER_LOST);
+    await expect(clientHere(journal.open()).post('v1/purchases', order)).rejects.toThrow(TypeError);
+    expect(await server.applied(order.idempotencyKey)).toBe(1);
+    await server.faults(null);
+    const before = (await server.state()).requests.length;
+
+    const next = await inFreshPage.recover(journal.name);
+
+    expect(next.pending).toEqual([
+      expect.objectContaining({
+        idempotencyKey: order.idempotencyKey,
+        method: 'POST',
+        url: `${server.url}/v1/purchases`,
+        state: 'pending',
+        attempts: 1,
+      }),
+    ]);
+    expect(next.sent).toEqual([
+      {
+        method: 'POST',
+        url: `${server.url}/v1/purchases`,
+        key: order.idempotencyKey,
+        authorization: AUTHORIZATION,
+        contentType: 'application/json',
+        body: JSON.stringify(order.json),
+      },
+    ]);
+    expect(next.outcomes).toEqual([
+      {
+        idempotencyKey: order.idempotencyKey,
+        state: 'succeeded',
+        status: 201,
+        replayed: true,
+        attempts: 1,
+        body: expect.objectContaining({ key: order.idempotencyKey, received: order.json }),
+      },
+    ]);
+    expect(await requestsSince(before)).toEqual([
+      expect.objectContaining({ key: order.idempotencyKey, outcome: 'replayed', status: 201 }),
+    ]);
+    expect(await server.applied(order.idempotencyKey, AUTHORIZATION)).toBe(1);
+    expect((await server.state()).appliedTotal).toBe(1);
+  });
+
+  it('leaves nothing for a recover() after that', async () => {
+    const journal = newJournal();
+    const order = purchase('desk');
+    await server.faults(EVERY_ANSWER_LOST);
+    await expect(clientHere(journal.open()).post('v1/purchases', order)).rejects.toThrow(TypeError);
+    await server.faults(null);
+    await inFreshPage.recover(journal.name);
+    const before = (await server.state()).requests.length;
+
+    const here = clientHere(journal.open());
+    expect(await here.recover()).toEqual([]);
+    expect(await here.pending()).toEqual([]);
+    expect(await requestsSince(before)).toEqual([]);
+    expect(await server.applied(order.idempotencyKey)).toBe(1);
+    expect((await server.state()).appliedTotal).toBe(1);
+  });
+
+  it('answers the same purchase again from the journal the recovery settled', async () => {
+    const journal = newJournal();
+    const order = purchase('chair');
+    await server.faults(EVERY_ANSWER_LOST);
+    await expect(clientHere(journal.open()).post('v1/purchases', order)).rejects.toThrow(TypeError);
+    await server.faults(null);
+    await inFreshPage.recover(journal.name);
+    const before = (await server.state()).requests.length;
+
+    // The user clicks "buy" again on the reloaded page, with the key the page kept.
+    const again = await clientHere(journal.open()).post('v1/purchases', order);
+
+    expect([again.status, again.replayed, again.attempts]).toEqual([201, true, 0]);
+    expect(await again.json()).toMatchObject({ key: order.idempotencyKey, received: order.json });
+    expect(await requestsSince(before)).toEqual([]);
+    expect(await server.applied(order.idempotencyKey)).toBe(1);
+  });
+});
+
+describe('a purchase started in a page that has since closed', () => {
+  it('is finished here exactly once, and a later page finds nothing left to do', async () => {
+    const journal = newJournal();
+    const order = purchase('rug');
+    await server.faults(EVERY_ANSWER_LOST);
+    const closed = await inFreshPage.startPurchase(journal.name, order);
+    expect(closed).toMatchObject({ settled: 'rejected', error: 'TypeError' });
+    expect(closed.sent.map((request) => request.key)).toEqual([order.idempotencyKey]);
+    expect(await server.applied(order.idempotencyKey)).toBe(1);
+    await server.faults(null);
+    const before = (await server.state()).requests.length;
+
+    const sent: SentRequest[] = [];
+    const here = clientHere(journal.open(), sent);
+    expect((await here.pending()).map((intent) => [intent.idempotencyKey, intent.state])).toEqual([
+      [order.idempotencyKey, 'pending'],
+    ]);
+    const [outcome, ...others] = await here.recover();
+
+    expect(others).toEqual([]);
+    expect(outcome).toMatchObject({ idempotencyKey: order.idempotencyKey, state: 'succeeded' });
+    expect(outcome?.response?.replayed).toBe(true);
+    expect(await outcome?.response?.json()).toMatchObject({ key: order.idempotencyKey, received: order.json });
+    expect(sent).toEqual([closed.sent[0]]);
+    expect(await requestsSince(before)).toEqual([
+      expect.objectContaining({ key: order.idempotencyKey, outcome: 'replayed' }),
+    ]);
+    expect(await server.applied(order.idempotencyKey, AUTHORIZATION)).toBe(1);
+
+    const later = await inFreshPage.recover(journal.name);
+    expect(later).toEqual({ pending: [], outcomes: [], sent: [] });
+    expect(await server.applied(order.idempotencyKey)).toBe(1);
+  });
+});
+
+describe('a purchase lost on its way to the server', () => {
+  it('is sent by the next page and applied then, once', async () => {
+    const journal = newJournal();
+    const order = purchase('vase');
+    await server.faults(EVERY_REQUEST_LOST);
+    await expect(clientHere(journal.open()).post('v1/purchases', order)).rejects.toThrow(TypeError);
+    expect(await server.applied(order.idempotencyKey)).toBe(0);
+    await server.faults(null);
+
+    const next = await inFreshPage.recover(journal.name);
+
+    expect(next.outcomes).toEqual([
+      expect.objectContaining({ idempotencyKey: order.idempotencyKey, state: 'succeeded', status: 201, replayed: false }),
+    ]);
+    expect(next.sent.map((request) => [request.key, request.body])).toEqual([
+      [order.idempotencyKey, JSON.stringify(order.json)],
+    ]);
+    expect(await server.applied(order.idempotencyKey)).toBe(1);
+  });
+});
+
+describe('several purchases left pending by one page', () => {
+  it('are each finished once by the next page, oldest first', async () => {
+    const journal = newJournal();
+    const orders = [purchase('pen'), purchase('ink'), purchase('paper')];
+    const here = clientHere(journal.open());
+    await server.faults(EVERY_ANSWER_LOST);
+    for (const order of orders) await expect(here.post('v1/purchases', order)).rejects.toThrow(TypeError);
+    await server.faults(null);
+
+    const next = await inFreshPage.recover(journal.name);
+
+    const keys = orders.map((order) => order.idempotencyKey);
+    expect(next.pending.map((intent) => intent.idempotencyKey)).toEqual(keys);
+    expect(next.sent.map((request) => request.key)).toEqual(keys);
+    expect(next.outcomes.map((outcome) => [outcome.idempotencyKey, outcome.state, outcome.replayed])).toEqual(
+      keys.map((key) => [key, 'succeeded', true]),
+    );
+    const { applied, appliedTotal } = await server.state();
+    expect(keys.map((key) => applied[key])).toEqual([1, 1, 1]);
+    expect(appliedTotal).toBe(3);
+  });
+});
