@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createClient,
   HTTPError,
@@ -11,7 +11,7 @@ import {
 import { faultOnce } from './server/faults.js';
 import { startTestServer } from './server/index.js';
 import type { Dialect } from './server/dialects.js';
-import type { TestServer } from './server/types.js';
+import { useTestServer } from './support/test-server.js';
 
 /** Each API with only what its own document says as configuration. */
 const apis: Array<{ dialect: Dialect; options: ClientOptions; marksReplays: boolean; mismatchCode: string | undefined }> = [
@@ -27,15 +27,7 @@ const apis: Array<{ dialect: Dialect; options: ClientOptions; marksReplays: bool
 ];
 
 describe.each(apis)('against $dialect', ({ dialect, options, marksReplays, mismatchCode }) => {
-  let server: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer({ dialect });
-  });
-  beforeEach(() => {
-    server.reset();
-    server.setFaults(undefined);
-  });
-  afterAll(() => server.close());
+  const server = useTestServer({ dialect });
 
   // A fresh journal per client: these tests are about what the server says, not the journal.
   const client = (extra: ClientOptions = {}) =>

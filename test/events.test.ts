@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClient, memoryStore, type DurableEvents, type IntentStore } from '../src/index.js';
-import { startTestServer } from './server/index.js';
-import type { TestServer } from './server/types.js';
+import { useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer({ dialect: 'seed004' });
-});
-beforeEach(() => {
-  server.reset();
-  server.setFaults(undefined);
-});
-afterAll(() => server.close());
+const server = useTestServer();
 
 /** A listener set that writes one line per event, as an app's logger would. */
 function logger(lines: string[]): DurableEvents {

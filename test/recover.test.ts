@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createClient,
   HTTPError,
@@ -6,18 +6,9 @@ import {
   memoryStore,
   type IntentStore,
 } from '../src/index.js';
-import { startTestServer } from './server/index.js';
-import type { TestServer } from './server/types.js';
+import { useTestServer } from './support/test-server.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer({ dialect: 'seed004' });
-});
-beforeEach(() => {
-  server.reset();
-  server.setFaults(undefined);
-});
-afterAll(() => server.close());
+const server = useTestServer();
 
 // Two clients over one store stand for a process that died and the one that replaced it.
 const clientOn = (store: IntentStore, process = 'first') =>

@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClient, HTTPError, IdempotencyConflictError, IdempotencyStoreError, memoryStore, type IntentStore } from '../src/index.js';
 import { faultOnce } from './server/faults.js';
 import { brokenStore, recordingStore } from './support/stores.js';
-import { startTestServer } from './server/index.js';
+import { useTestServer } from './support/test-server.js';
 import type { Fault } from './server/faults.js';
-import type { TestServer } from './server/types.js';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer({ dialect: 'seed004' });
-});
-beforeEach(() => {
-  server.reset();
-  server.setFaults(undefined);
-});
-afterAll(() => server.close());
+const server = useTestServer();
 
 const clientOn = (store: IntentStore = memoryStore(), extra = {}) =>
   createClient({ prefixUrl: server.url, store, timeout: 300, retry: { limit: 3, delay: () => 10 }, ...extra });
