@@ -1,7 +1,7 @@
 import ky, { HTTPError, type ResponsePromise } from 'ky';
 import { emit } from './events.js';
 import { mismatch, type Settlement, runOperation } from './operation.js';
-import { type CallOptions, type ClientOptions, normalizeOptions, normalizeTimeout } from './options.js';
+import { type CallOptions, type ClientOptions, normalizeOptions, normalizeTimeout, type Platform } from './options.js';
 import {
   callFromIntent,
   listPending,
@@ -14,7 +14,6 @@ import {
 import { normalizeRetry } from './retry.js';
 import { mergeHeaders, type PreparedCall, prepareCall, resolveUrl } from './request.js';
 import { type DurableResponse, type DurableResponsePromise, toDurableResponse, withShortcuts } from './response.js';
-import type { IntentStore } from './stores/store.js';
 
 export type Input = string | URL;
 
@@ -34,12 +33,12 @@ export interface DurableClient {
 }
 
 /**
- * Each entry point passes its runtime's default store: the file journal in Node, IndexedDB in
- * browsers. Chosen by package export conditions, so no bundle ever carries the other.
+ * Each entry point passes its runtime's default store (the file journal in Node, IndexedDB in
+ * browsers) and hashing. Chosen by package export conditions, so no bundle carries the other's.
  */
-export function makeCreateClient(defaultStore: () => IntentStore) {
+export function makeCreateClient(platform: Platform) {
   return function createClient(clientOptions: ClientOptions = {}): DurableClient {
-    const options = normalizeOptions(clientOptions, defaultStore);
+    const options = normalizeOptions(clientOptions, platform);
     // Single-flight: two calls for one intent on this client share one operation.
     const inFlight = new Map<string, { fingerprint: string; settlement: Promise<Settlement> }>();
 

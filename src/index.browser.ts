@@ -1,7 +1,8 @@
 /** durable-fetch in browsers: intents default to IndexedDB. */
 import { makeCreateClient } from './client.js';
+import { webCryptoSha256 } from './fingerprint.js';
 import { indexedDbStore } from './stores/indexeddb.js';
 
 export * from './common.js';
 
-export const createClient = makeCreateClient(() => indexedDbStore());
+export const createClient = makeCreateClient({ defaultStore: () => indexedDbStore(), sha256: webCryptoSha256 });

@@ -3,11 +3,13 @@
  * no durable default here, so `createClient` needs a `store`.
  */
 import { makeCreateClient } from './client.js';
+import { webCryptoSha256 } from './fingerprint.js';
 
 export * from './common.js';
 
-export const createClient = makeCreateClient(() => {
-  throw new TypeError(
-    'durable-fetch has no durable store for this runtime: pass `store` (e.g. memoryStore(), or a store of your own).',
-  );
+export const createClient = makeCreateClient({
+  defaultStore() {
+    throw new TypeError('durable-fetch has no durable store for this runtime: pass `store` (e.g. memoryStore(), or your own).');
+  },
+  sha256: webCryptoSha256,
 });

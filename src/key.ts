@@ -19,7 +19,7 @@ export function validateKey(key: unknown, maxKeyLength: number): asserts key is 
     : !/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(key) ? 'not printable ASCII, or padded with spaces'
     : undefined;
   if (problem !== undefined) {
-    throw new IdempotencyKeyInvalidError(`Invalid idempotency key ${JSON.stringify(String(key).slice(0, 64))}: ${problem}.`, {
+    throw new IdempotencyKeyInvalidError(`Invalid idempotency key: ${problem}.`, {
       idempotencyKey: String(key),
     });
   }

@@ -37,7 +37,7 @@ export async function runOperation(
   { resendExpired = false } = {},
 ): Promise<Settlement> {
   const journal = journalOf(call, options.store);
-  const existing = await journal.get();
+  const existing = call.generatedKey ? undefined : await journal.get();
   const { on } = options;
   const about = { idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href };
 
@@ -125,7 +125,7 @@ function answerFromJournal(existing: Intent, call: PreparedCall, options: Normal
 /** The key already stands for another request on this route: refused before anything is sent. */
 export function mismatch(call: PreparedCall): Settlement {
   const error = new IdempotencyMismatchError(
-    `Key "${call.idempotencyKey}" was already used for another ${call.method} ${call.url.pathname} request; nothing was sent. Use a new key.`,
+    `Key "${call.idempotencyKey}" was used for another ${call.method} ${call.url.pathname} request; nothing was sent. Use a new key.`,
     { idempotencyKey: call.idempotencyKey },
   );
   return { state: undefined, error };
@@ -174,16 +174,16 @@ function journalOf(call: PreparedCall, store: IntentStore) {
 
 function expiredError(intent: Intent, options: NormalizedOptions): IdempotencyKeyExpiredError {
   return new IdempotencyKeyExpiredError(
-    `Key "${intent.idempotencyKey}" is older than keyTtlMs (${options.keyTtlMs} ms); the server may run it twice, so it was not resent. recover({ resendExpired: true }) resends it.`,
+    `Key "${intent.idempotencyKey}" is older than keyTtlMs (${options.keyTtlMs} ms): not resent, as the server may run it twice.`,
     { idempotencyKey: intent.idempotencyKey },
   );
 }
 
 /** What each kind of server refusal says, and what to do about it. */
 const REFUSALS = {
-  mismatch: [IdempotencyMismatchError, 'was used for another request. Use a new key'],
-  'invalid-key': [IdempotencyKeyInvalidError, 'is invalid. Check maxKeyLength and keyFormat'],
-  conflict: [IdempotencyConflictError, 'is still in flight; the intent stays pending for recover()'],
+  mismatch: [IdempotencyMismatchError, 'was used for another request'],
+  'invalid-key': [IdempotencyKeyInvalidError, 'is invalid'],
+  conflict: [IdempotencyConflictError, 'is still in flight; the intent stays pending'],
 } as const;
 
 /** The error a final (or finally retried-out) non-2xx answer stands for. */

@@ -1,6 +1,7 @@
 import type { Hooks, SearchParamsOption } from 'ky';
 import type { Classifier } from './classify.js';
 import type { DurableEvents } from './events.js';
+import type { Sha256 } from './fingerprint.js';
 import type { KeyFormat } from './key.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import type { IntentStore } from './stores/store.js';
@@ -66,7 +67,15 @@ export function isCredentialHeader(name: string): boolean {
   return CREDENTIAL_HEADERS.test(name);
 }
 
+/** What an entry point supplies for its runtime. */
+export interface Platform {
+  /** The store a client uses when given none. */
+  defaultStore: () => IntentStore;
+  sha256: Sha256;
+}
+
 export interface NormalizedOptions {
+  sha256: Sha256;
   prefixUrl: string | undefined;
   headers: Headers;
   store: IntentStore;
@@ -100,7 +109,7 @@ export function normalizeTimeout(timeout: number | false | undefined, fallback: 
 }
 
 /** Options are read and checked once, here; nothing downstream looks at raw user input. */
-export function normalizeOptions(options: ClientOptions, defaultStore: () => IntentStore): NormalizedOptions {
+export function normalizeOptions(options: ClientOptions, platform: Platform): NormalizedOptions {
   const persistHeaders = new Set((options.persistHeaders ?? ['content-type']).map((name) => name.toLowerCase()));
   for (const name of persistHeaders) {
     if (isCredentialHeader(name)) throw new TypeError(`persistHeaders cannot include "${name}": credentials are never journaled.`);
@@ -115,7 +124,8 @@ export function normalizeOptions(options: ClientOptions, defaultStore: () => Int
     ...options,
     prefixUrl,
     headers: new Headers(options.headers),
-    store: options.store ?? defaultStore(),
+    store: options.store ?? platform.defaultStore(),
+    sha256: platform.sha256,
     retry: normalizeRetry(options.retry),
     timeout: normalizeTimeout(options.timeout, 10_000),
     keyTtlMs: positive('keyTtlMs', options.keyTtlMs, 24 * 60 * 60 * 1000),

@@ -8,6 +8,7 @@ import { type Intent, type IntentState, intentId } from './stores/store.js';
 
 /** What `pending()` lists: an operation that started and has not settled. */
 export interface PendingIntent {
+  scope: string;
   idempotencyKey: string;
   method: string;
   url: string;
@@ -15,7 +16,9 @@ export interface PendingIntent {
   createdAt: number;
   attempts: number;
   state: IntentState;
-  scope: string;
+  updatedAt: number;
+  /** When the key's TTL ends (createdAt + keyTtlMs). */
+  expiresAt: number;
 }
 
 export interface RecoverOptions {
@@ -42,9 +45,9 @@ export async function listPending(options: NormalizedOptions): Promise<Intent[]>
     .sort((a, b) => a.createdAt - b.createdAt);
 }
 
-/** What `pending()` shows of an intent: never its body or headers. */
-export function toPendingIntent({ idempotencyKey, method, url, createdAt, attempts, state, scope }: Intent): PendingIntent {
-  return { idempotencyKey, method, url, createdAt, attempts, state, scope };
+/** What `pending()` shows of an intent: never its body, headers or answer. */
+export function toPendingIntent({ body, headers, response, fingerprint, ...shown }: Intent): PendingIntent {
+  return shown;
 }
 
 /** The stored request, with the client's current headers (credentials come from the client, never the journal). */
@@ -61,6 +64,7 @@ export function callFromIntent(intent: Intent, options: NormalizedOptions): Prep
     persistedHeaders: intent.headers,
     body: intent.body === undefined ? undefined : fromBase64(intent.body),
     fingerprint: intent.fingerprint,
+    generatedKey: false,
     signal: undefined,
     timeout: options.timeout,
     retry: options.retry,

@@ -19,6 +19,8 @@ export interface PreparedCall {
   persistedHeaders: Record<string, string>;
   body: Uint8Array | undefined;
   fingerprint: string;
+  /** A fresh UUID of this call: no journal can hold it yet, so there is nothing to look up. */
+  generatedKey: boolean;
   signal: AbortSignal | undefined;
   timeout: number | false;
   retry: RetryPolicy;
@@ -77,7 +79,9 @@ export async function prepareCall(
   options: NormalizedOptions,
 ): Promise<PreparedCall> {
   const headers = mergeHeaders(options.headers, call.headers);
-  const idempotencyKey = call.idempotencyKey ?? headers.get(options.keyHeader) ?? generateKey();
+  const givenKey = call.idempotencyKey ?? headers.get(options.keyHeader) ?? undefined;
+  const generatedKey = givenKey === undefined;
+  const idempotencyKey = givenKey ?? generateKey();
   validateKey(idempotencyKey, options.maxKeyLength);
 
   if (call.json !== undefined && call.body !== undefined) {
@@ -98,7 +102,8 @@ export async function prepareCall(
     headers,
     persistedHeaders: pickPersisted(headers, options.persistHeaders),
     body: buffered.bytes,
-    fingerprint: await fingerprint(method, url, buffered.bytes),
+    fingerprint: await fingerprint(method, url, buffered.bytes, options.sha256),
+    generatedKey,
     signal: call.signal,
     timeout: normalizeTimeout(call.timeout, options.timeout),
     retry: call.retry === undefined ? options.retry : normalizeRetry(call.retry),

@@ -20,8 +20,13 @@ describe('the intent is journaled before anything is sent', () => {
       events.push('request');
       return HttpResponse.json({ id: 1 }, { status: 201 });
     }).handler);
-    await clientWith(recordingStore(events)).post('v1/payouts', { json: { amount: 5 } });
+    const client = clientWith(recordingStore(events));
+    await client.post('v1/payouts', { json: { amount: 5 }, idempotencyKey: 'payout-5' });
     expect(events).toEqual(['get:none', 'put:pending', 'request', 'put:succeeded']);
+    // A fresh UUID cannot be journaled yet: no lookup, the rest in the same order.
+    events.length = 0;
+    await client.post('v1/payouts', { json: { amount: 6 } });
+    expect(events).toEqual(['put:pending', 'request', 'put:succeeded']);
   });
 
   it('a store that cannot write stops the call with IdempotencyStoreError and sends nothing', async () => {

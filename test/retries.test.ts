@@ -126,7 +126,7 @@ describe('the journal on a real wire', () => {
       events.push(`request:${request.attempt}`);
       return request.attempt === 1 ? { kind: 'status', status: 503 } : undefined;
     });
-    await clientOn(recordingStore(events)).post('v1/payouts', { json: { amount: 1 } });
+    await clientOn(recordingStore(events)).post('v1/payouts', { json: { amount: 1 }, idempotencyKey: 'payout-1' });
     expect(events).toEqual(['get:none', 'put:pending', 'request:1', 'request:2', 'put:succeeded']);
   });
 

@@ -21,7 +21,8 @@ export function memoryStore(): IntentStore {
         const now = Date.now();
         for (const [name, kept] of intents) if (isCompactable(kept, now)) intents.delete(name);
       }
-      intents.set(slot(intent.scope, intentId(intent)), structuredClone(intent));
+      // Kept as given (the client never changes a record it has stored); readers get copies.
+      intents.set(slot(intent.scope, intentId(intent)), intent);
     },
     async list(scope) {
       return [...intents.values()]
