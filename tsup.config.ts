@@ -7,6 +7,7 @@ export default defineConfig({
     'index.browser': 'src/index.browser.ts',
     node: 'src/node.ts',
     browser: 'src/browser.ts',
+    cli: 'src/cli.ts',
   },
   format: ['esm'],
   target: 'es2022',
