@@ -1,0 +1,142 @@
+/**
+ * A checkout page that cannot charge twice. Each purchase is one durable-fetch call: its
+ * Idempotency-Key and body are journaled in IndexedDB (the browser default, `indexedDbStore()`)
+ * before the request leaves, and every retry reuses that key. If the page is reloaded or closed
+ * while the purchase is in flight, the next load finds it pending and `recover()` resends it with
+ * the same key, so the server answers with the purchase it already made instead of a new one.
+ */
+import { createClient, type DurableResponse } from 'durable-fetch';
+
+function element<T extends HTMLElement>(selector: string): T {
+  const found = document.querySelector<T>(selector);
+  if (!found) throw new Error(`The page has no ${selector}`);
+  return found;
+}
+
+const main = element<HTMLElement>('main');
+const form = element<HTMLFormElement>('#checkout');
+const creditsInput = element<HTMLInputElement>('#credits');
+const buyButton = element<HTMLButtonElement>('#buy');
+const balanceOutput = element<HTMLOutputElement>('#balance');
+const log = element<HTMLOListElement>('#log');
+
+type Tone = 'info' | 'retry' | 'ok' | 'error';
+
+function say(text: string, tone: Tone = 'info'): void {
+  const line = document.createElement('li');
+  line.className = tone;
+  line.textContent = text;
+  log.append(line);
+}
+
+/** Keys are UUIDs: their first block tells purchases apart on screen. */
+function short({ idempotencyKey }: { idempotencyKey: string }): string {
+  return idempotencyKey.slice(0, 8);
+}
+
+function label(event: { idempotencyKey: string }): string {
+  return `Purchase ${short(event)}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function busy(isBusy: boolean): void {
+  main.setAttribute('aria-busy', String(isBusy));
+  buyButton.disabled = isBusy;
+}
+
+const api = createClient({
+  // The dev server proxies /api to the demo API, so the page only ever calls its own origin.
+  prefixUrl: new URL('/api/', location.href),
+  retry: { limit: 4, backoffLimit: 4_000 },
+  timeout: 15_000,
+  on: {
+    attempt: (event) => say(`${label(event)}: attempt ${event.attempt}`),
+    retry: (event) =>
+      say(`${label(event)}: attempt ${event.attempt} failed (${event.reason}), retrying in ${Math.round(event.delay)} ms`, 'retry'),
+    replay: (event) => say(`${label(event)}: the server replayed its earlier answer (${event.status})`),
+    journalAnswer: (event) => say(`${label(event)}: answered from the journal (${event.state})`),
+  },
+});
+
+/** The API's answer to a purchase. */
+interface CreditPurchase {
+  id: string;
+  credits: number;
+  balance: number;
+}
+
+/** What a purchase answer says was bought, e.g. `cp_0001, 100 credits`. */
+async function purchased(response: DurableResponse): Promise<string> {
+  const purchase = (await response.json()) as CreditPurchase;
+  return `${purchase.id}, ${purchase.credits} credits`;
+}
+
+function marks(response: DurableResponse): string {
+  const attempts = `${response.attempts} attempt${response.attempts === 1 ? '' : 's'}`;
+  return response.replayed ? `${attempts}, replayed` : attempts;
+}
+
+async function showBalance(): Promise<void> {
+  try {
+    const { credits } = await api.get('v1/balance').json<{ credits: number }>();
+    balanceOutput.value = String(credits);
+  } catch (error) {
+    balanceOutput.value = '?';
+    say(`Could not read the balance: ${describe(error)}`, 'error');
+  }
+}
+
+/** Finishes what an earlier load of this page started and never saw answered. */
+async function recoverInterrupted(): Promise<void> {
+  const pending = await api.pending();
+  if (pending.length === 0) {
+    say('No interrupted purchases.');
+    return;
+  }
+  const count = pending.length === 1 ? '1 interrupted purchase' : `${pending.length} interrupted purchases`;
+  say(`Found ${count}; finishing with the original key…`);
+  for (const outcome of await api.recover()) {
+    const { state, response, error } = outcome;
+    if (state === 'succeeded' && response) {
+      say(`Recovered purchase ${short(outcome)} — ${await purchased(response)}${response.replayed ? ' (replayed)' : ''}`, 'ok');
+    } else if (state === 'pending') {
+      say(`${label(outcome)} is still unanswered (${describe(error)}); the next load tries again`, 'error');
+    } else {
+      say(`${label(outcome)} ${state}: ${describe(error)}`, 'error');
+    }
+  }
+}
+
+async function buy(credits: number): Promise<void> {
+  busy(true);
+  try {
+    const response = await api.post('v1/credit_purchases', { json: { credits } });
+    say(`${label(response)}: bought ${await purchased(response)} (${marks(response)})`, 'ok');
+  } catch (error) {
+    say(`Purchase failed: ${describe(error)}`, 'error');
+    if ((await api.pending()).length > 0) say('It is still journaled as pending: reload the page to finish it.', 'error');
+  } finally {
+    await showBalance();
+    busy(false);
+  }
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void buy(creditsInput.valueAsNumber);
+});
+
+async function start(): Promise<void> {
+  try {
+    await recoverInterrupted();
+  } catch (error) {
+    say(`Recovery failed: ${describe(error)}`, 'error');
+  }
+  await showBalance();
+  busy(false);
+}
+
+void start();
