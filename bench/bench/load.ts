@@ -1,0 +1,42 @@
+import { performance } from 'node:perf_hooks';
+import { percentile } from './stats.js';
+
+export interface LoadResult {
+  ops: number;
+  concurrency: number;
+  ms: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** This process's CPU (all its threads, the fs thread pool included) per operation. */
+  cpuUsPerOp: number;
+}
+
+/** `ops` calls of `post`, `concurrency` at a time: each worker starts its next call as soon as its last one ends. */
+export async function runLoad(post: () => Promise<void>, ops: number, concurrency: number): Promise<LoadResult> {
+  const latencies = new Float64Array(ops);
+  let next = 0;
+  const worker = async () => {
+    while (next < ops) {
+      const i = next++;
+      const start = performance.now();
+      await post();
+      latencies[i] = performance.now() - start;
+    }
+  };
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  await Promise.all(Array.from({ length: Math.min(concurrency, ops) }, worker));
+  const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuBefore);
+  latencies.sort();
+  return {
+    ops,
+    concurrency,
+    ms,
+    opsPerSec: (ops / ms) * 1000,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    cpuUsPerOp: (cpu.user + cpu.system) / ops,
+  };
+}
