@@ -107,7 +107,7 @@ describe('the intent is in IndexedDB before the server sees the request', () => 
       },
     });
 
-    await client.post('v1/payouts', { json: { amount: 5 } });
+    await client.post('v1/payouts', { json: { amount: 5 }, idempotencyKey: 'payout-5' });
 
     expect(events).toEqual(['get:none', 'put:pending', 'journaled:pending', 'server had seen 0', 'fetch', 'put:succeeded']);
     expect(await writesSeen()).toHaveLength(1);
