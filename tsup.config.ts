@@ -11,7 +11,8 @@ export default defineConfig({
   },
   format: ['esm'],
   target: 'es2022',
-  dts: true,
+  // Types for the library entries; the bin needs none.
+  dts: { entry: ['src/index.ts', 'src/index.node.ts', 'src/index.browser.ts', 'src/node.ts', 'src/browser.ts'] },
   clean: true,
   splitting: true,
   sourcemap: false,
