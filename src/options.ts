@@ -1,5 +1,6 @@
 import type { Hooks, SearchParamsOption } from 'ky';
 import type { Classifier } from './classify.js';
+import { isCredentialHeader } from './credentials.js';
 import type { DurableEvents } from './events.js';
 import type { Sha256 } from './fingerprint.js';
 import type { KeyFormat } from './key.js';
@@ -58,13 +59,6 @@ export interface CallOptions {
   searchParams?: SearchParamsOption;
   throwHttpErrors?: boolean;
   retry?: number | RetryOptions;
-}
-
-/** Credentials are never written to a journal, whatever the allow-list says. */
-const CREDENTIAL_HEADERS = /^(?:authorization|proxy-authorization|cookie|set-cookie)$|token|secret|api-?key|password/i;
-
-export function isCredentialHeader(name: string): boolean {
-  return CREDENTIAL_HEADERS.test(name);
 }
 
 /** What an entry point supplies for its runtime. */

@@ -1,7 +1,8 @@
 import type { SearchParamsOption } from 'ky';
 import { bufferBody, fingerprint } from './fingerprint.js';
 import { formatKey, generateKey, validateKey } from './key.js';
-import { type CallOptions, type NormalizedOptions, isCredentialHeader, normalizeTimeout } from './options.js';
+import { isCredentialHeader } from './credentials.js';
+import { type CallOptions, type NormalizedOptions, normalizeTimeout } from './options.js';
 import { normalizeRetry, type RetryPolicy } from './retry.js';
 import { intentId } from './stores/store.js';
 

@@ -1,3 +1,4 @@
+import { isCredentialHeader } from './credentials.js';
 import type { StoredResponse } from './stores/store.js';
 import { fromBase64, toBase64 } from './fingerprint.js';
 
@@ -45,11 +46,11 @@ export function toDurableResponse(
   return Object.assign(toResponse(answer), { idempotencyKey, replayed, attempts });
 }
 
-/** Set-Cookie is a credential: a journaled answer never keeps it. */
+/** A journaled answer keeps no credential (Set-Cookie above all). */
 export function toStoredResponse(answer: Answer): StoredResponse {
   const headers: Record<string, string> = {};
   answer.headers.forEach((value, name) => {
-    if (name !== 'set-cookie' && name !== 'set-cookie2') headers[name] = value;
+    if (!isCredentialHeader(name)) headers[name] = value;
   });
   return { status: answer.status, statusText: answer.statusText, headers, body: toBase64(answer.bytes) };
 }

@@ -1,13 +1,8 @@
+import { isCredentialHeader } from '../../credentials.js';
 import type { Intent } from '../store.js';
 
-/**
- * Header names that may carry a credential. The client never hands these to a store; dropping them
- * here again means a bug or a custom caller still cannot leave a secret in a file that outlives
- * the process (and its backups).
- */
-const CREDENTIAL = /authorization|cookie|token|secret|api-?key|api_key|password|credential/i;
-
-export const isCredentialHeader = (name: string) => CREDENTIAL.test(name);
+// The client never hands a store credential headers; dropping them here again means a bug or a
+// custom caller still cannot leave a secret in a file.
 
 function clean(headers: Record<string, string> | undefined): Record<string, string> {
   const kept: Record<string, string> = {};
