@@ -12,8 +12,8 @@ export interface Run {
 }
 
 /** Starts `node <fixture> ...args` as a real child process. */
-export function runFixture(fixture: string, args: string[]): Run {
-  const child = spawn(process.execPath, [`${FIXTURES}${fixture}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function runFixture(fixture: string, args: string[], options: { cwd?: string } = {}): Run {
+  const child = spawn(process.execPath, [`${FIXTURES}${fixture}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   const lines: string[] = [];
   let stdout = '';
   let stderr = '';
