@@ -1,14 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FileStore, fileStore } from '../src/node.js';
+import { LOCAL_FILE_SYSTEMS } from '../src/stores/file/view.js';
 import { idOf, SCOPE } from './fixtures/file-store-intents.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRITER = fileURLToPath(new URL('./fixtures/file-store-writer.ts', import.meta.url));
+const PEER = fileURLToPath(new URL('./fixtures/file-store-peer.ts', import.meta.url));
 
 const dirs: string[] = [];
 const stores: FileStore[] = [];
@@ -136,4 +138,80 @@ describe('fileStore shared by processes', () => {
     await expectAcknowledged(watcher, lines);
     await expectAcknowledged(open(dir), lines);
   }, 60_000);
+});
+
+/** The peer fixture: another live process on the journal, answering each command once it is done. */
+function startPeer(dir: string, segmentBytes: number) {
+  const child = spawn(process.execPath, ['--import', 'tsx', PEER, dir, String(segmentBytes)], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const waiting: Array<(line: string) => void> = [];
+  let partial = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split('\n');
+    partial = parts.pop()!;
+    for (const line of parts) waiting.shift()?.(line);
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<never>((_, reject) => child.on('close', (code) => reject(new Error(`peer exited (${code}): ${stderr}`))));
+  exited.catch(() => undefined);
+  return {
+    /** Sends one command; resolves with the peer's answer, once what it asked is done. */
+    send(command: string): Promise<string> {
+      const answer = new Promise<string>((resolve) => waiting.push(resolve));
+      child.stdin!.write(`${command}\n`);
+      return Promise.race([answer, exited]);
+    },
+  };
+}
+
+/**
+ * Looks until a look needs no listing: a directory changed moments ago is listed on every look,
+ * until its stamp is old enough to trust (view.ts). Waits on that, not on a clock.
+ */
+async function untilListingTrusted(store: FileStore): Promise<void> {
+  for (let looks = 0; looks < 100_000; looks++) {
+    const before = store.stats().listings;
+    await store.list();
+    if (store.stats().listings === before) return;
+  }
+  throw new Error('the directory listing was never trusted');
+}
+
+describe('fileStore reading another live process', () => {
+  it('sees its appends on every get, and its new segments, while listing the directory only when it changed', async () => {
+    const dir = await tempDir();
+    const peer = startPeer(dir, 4096);
+    expect(await peer.send('put first pending')).toBe('ok first');
+    const reader = open(dir);
+    expect((await reader.get(SCOPE, idOf('first')))?.state).toBe('pending');
+    // Where directory stamps cannot be trusted every look lists it: what is seen must not change.
+    const trusting = process.platform === 'linux' && LOCAL_FILE_SYSTEMS.has((await statfs(dir)).type);
+    if (trusting) await untilListingTrusted(reader);
+
+    // Appends to the peer's segment leave the directory as it was: seen through the segment itself.
+    const listings = reader.stats().listings;
+    for (let i = 0; i < 3; i++) {
+      expect(await peer.send(`put k${i} pending`)).toBe(`ok k${i}`);
+      expect((await reader.get(SCOPE, idOf(`k${i}`)))?.state).toBe('pending');
+    }
+    expect(await peer.send('put first kept')).toBe('ok first');
+    expect((await reader.get(SCOPE, idOf('first')))?.state).toBe('succeeded');
+    if (trusting) expect(reader.stats().listings).toBe(listings);
+
+    // Past 4 KiB the peer starts a new segment: a new name, which the next look lists and reads.
+    const segments = (await readdir(dir)).length;
+    let n = 0;
+    while ((await readdir(dir)).length === segments) expect(await peer.send(`put r${n} kept`)).toBe(`ok r${n++}`);
+    expect(await peer.send('put in-new-segment pending')).toBe('ok in-new-segment');
+    expect((await reader.get(SCOPE, idOf('in-new-segment')))?.state).toBe('pending');
+    expect(reader.stats().listings).toBeGreaterThan(listings);
+    expect((await reader.list(SCOPE)).length).toBe(1 + 3 + n + 1);
+
+    expect(await peer.send('close')).toBe('closed');
+    expect((await reader.list(SCOPE)).length).toBe(1 + 3 + n + 1);
+  }, 30_000);
 });

@@ -1,12 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FileStore, type FileStoreOptions, fileStore } from '../src/node.js';
 import { hostId, LOCK_NAME } from '../src/stores/file/names.js';
+import { LOCAL_FILE_SYSTEMS } from '../src/stores/file/view.js';
 import type { Intent } from '../src/stores/store.js';
 import { idOf, type Kind, makeIntent, SCOPE } from './fixtures/file-store-intents.js';
+
+const O_DSYNC = 0o10000; // Linux x86/arm: fs.constants.O_DSYNC
 
 const dirs: string[] = [];
 const stores: FileStore[] = [];
@@ -27,6 +30,26 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((store) => store.close()));
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
+
+/** This process's descriptors open on `path` (Linux: /proc/self/fd). */
+async function fdsOpenOn(path: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
+    if (target === path || target.startsWith(`${path}/`)) found.push(fd);
+  }
+  return found;
+}
+
+/** Looks until a look needs no listing: a directory changed moments ago is listed on every look (view.ts). */
+async function untilListingTrusted(store: FileStore): Promise<void> {
+  for (let looks = 0; looks < 100_000; looks++) {
+    const before = store.stats().listings;
+    await store.list();
+    if (store.stats().listings === before) return;
+  }
+  throw new Error('the directory listing was never trusted');
+}
 
 async function journalFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name.endsWith('.log')).sort();
@@ -162,6 +185,18 @@ describe('fileStore durability', () => {
     await expect(store.list()).rejects.toThrow(/closed/);
     expect((await open(dir).list()).length).toBe(50);
   });
+
+  it.runIf(process.platform === 'linux')('on Linux writes its segment through O_DSYNC: the write that returns is the sync', async () => {
+    const dir = await tempDir();
+    const store = open(dir);
+    await store.put(makeIntent('a'));
+    const [segment] = await journalFiles(dir);
+    const fds = await fdsOpenOn(join(dir, segment!));
+    expect(fds.length).toBe(1);
+    const flags = Number.parseInt(/^flags:\s+([0-7]+)$/m.exec(await readFile(`/proc/self/fdinfo/${fds[0]}`, 'utf8'))![1]!, 8);
+    expect(flags & O_DSYNC).toBe(O_DSYNC);
+    expect(store.stats()).toMatchObject({ fileSyncs: 1, batches: 1 });
+  });
 });
 
 describe('fileStore with damaged files', () => {
@@ -250,6 +285,22 @@ describe('fileStore with damaged files', () => {
     expect(keysOf(await reader.list())).toEqual(range('k', 5).sort());
   });
 
+  it('reads everything again when another file takes the name of a segment (restored with cp and mv, say)', async () => {
+    const dir = await tempDir();
+    const writer = open(dir);
+    const reader = open(dir);
+    for (const key of range('k', 10)) await writer.put(makeIntent(key));
+    expect((await reader.list()).length).toBe(10);
+    const [name] = await journalFiles(dir);
+    const bytes = await readFile(join(dir, name!));
+    let cut = 0;
+    for (let i = 0; i < 5; i++) cut = bytes.indexOf(10, cut) + 1;
+    // The reader still holds the old file open: only its name now leads elsewhere.
+    await writeFile(join(dir, 'restored'), bytes.subarray(0, cut));
+    await rename(join(dir, 'restored'), join(dir, name!));
+    expect(keysOf(await reader.list())).toEqual(range('k', 5).sort());
+  });
+
   it('keeps appending safely after finding a damaged file left by a dead writer', async () => {
     const { name, bytes, frames } = await journal(20);
     const dir = await tempDir();
@@ -292,6 +343,50 @@ describe('fileStore shared by several stores', () => {
     await reader.get(SCOPE, idOf('one-more'));
     const frame = (await stat(join(dir, (await journalFiles(dir))[0]!))).size / 2001;
     expect(reader.stats().bytesRead - before).toBeLessThan(2 * frame);
+  });
+
+  it('lists the directory on every look while its stamp is too recent to trust, and still sees every append', async () => {
+    const dir = await tempDir();
+    const writer = open(dir);
+    const reader = open(dir);
+    await writer.put(makeIntent('a'));
+    expect(keysOf(await reader.list())).toEqual(['a']);
+    // Stamped ahead of this clock (a clock set back since, or another machine's): never old enough.
+    const ahead = new Date(Date.now() + 60 * 60_000);
+    await utimes(dir, ahead, ahead);
+    const listings = reader.stats().listings;
+    await writer.put(makeIntent('b'));
+    expect((await reader.get(SCOPE, idOf('b')))?.state).toBe('pending');
+    await writer.put(makeIntent('c'));
+    expect(keysOf(await reader.list())).toEqual(['a', 'b', 'c']);
+    expect(reader.stats().listings).toBe(listings + 2);
+  });
+
+  it.runIf(process.platform === 'linux')('a trusted listing still sees appends and new files, and closing releases every read handle', async () => {
+    const dir = await tempDir();
+    const writer = open(dir, { segmentBytes: 2048 });
+    const reader = open(dir);
+    await writer.put(makeIntent('a'));
+    expect(keysOf(await reader.list())).toEqual(['a']);
+    // Elsewhere (a network file system, say) every look lists: what is seen must be the same.
+    const trusting = LOCAL_FILE_SYSTEMS.has((await statfs(dir)).type);
+    if (trusting) await untilListingTrusted(reader);
+    const listings = reader.stats().listings;
+    await writer.put(makeIntent('b'));
+    expect((await reader.get(SCOPE, idOf('b')))?.state).toBe('pending');
+    if (trusting) {
+      // That look listed nothing: it read the segment through the handle it keeps beside the writer's.
+      expect(reader.stats().listings).toBe(listings);
+      expect(await fdsOpenOn(join(dir, (await journalFiles(dir))[0]!))).toHaveLength(2);
+    }
+    await putMany(writer, range('r', 6), 'kept', 1); // past 2 KiB: a new segment
+    expect((await journalFiles(dir)).length).toBeGreaterThan(1);
+    await writer.put(makeIntent('last'));
+    expect((await reader.get(SCOPE, idOf('last')))?.state).toBe('pending');
+    expect(keysOf(await reader.list())).toEqual(['a', 'b', 'last', ...range('r', 6)].sort());
+    await reader.close();
+    await writer.close();
+    expect(await fdsOpenOn(dir)).toEqual([]);
   });
 
   it('keeps an intent whose record it read in a compaction output before the input vanished', async () => {

@@ -41,6 +41,8 @@ export interface FileStoreOptions {
 export interface FileStoreStats extends WriterStats {
   /** Bytes this store has read from journal files: appended bytes only, never the whole journal again. */
   bytesRead: number;
+  /** Times this store listed the directory; a get or list that found it unchanged does not list it. */
+  listings: number;
   /** Compactions this store ran that removed files. */
   compactions: number;
   /** The last background compaction's failure: housekeeping never fails a put, but is not silent. */
@@ -82,13 +84,15 @@ export function fileStore(dir: string, options: FileStoreOptions = {}): FileStor
     return new FileStoreError(`fileStore could not ${what} in directory "${root}": ${reason}`, { cause });
   };
 
-  const view = new JournalView(root);
+  const view = new JournalView(root, { follow: true });
   let opening: Promise<void> | undefined;
+  let opened = false;
   const ready = (): Promise<void> =>
     (opening ??= (async () => {
       if (!usable) throw new TypeError('the journal directory must be a non-empty path');
       await ensureDir(root, onSync);
       await view.refresh();
+      opened = true;
       maybeCompact();
     })().catch((err: unknown) => {
       opening = undefined; // the directory may become usable later: try again then
@@ -168,6 +172,9 @@ export function fileStore(dir: string, options: FileStoreOptions = {}): FileStor
 
   const read = async <T>(op: () => T): Promise<T> => {
     ensureOpen();
+    // Nothing changed on disk since the last look: answer without awaiting, since under load
+    // every await queues behind the other calls' work.
+    if (opened && view.current()) return op();
     await ready();
     try {
       await view.refresh();
@@ -205,6 +212,7 @@ export function fileStore(dir: string, options: FileStoreOptions = {}): FileStor
       closing ??= (async () => {
         await writer.close();
         await compacting?.catch(() => undefined);
+        await view.close();
       })();
       return closing;
     },
@@ -212,6 +220,7 @@ export function fileStore(dir: string, options: FileStoreOptions = {}): FileStor
     stats: () => ({
       ...writer.stats,
       bytesRead: view.bytesRead,
+      listings: view.listings,
       compactions,
       ...(lastCompactionError ? { lastCompactionError } : {}),
     }),

@@ -65,14 +65,32 @@ export type JournalRecord = IntentRecord | { kind: 'seal'; w: string };
 
 const hex8 = (n: number) => n.toString(16).padStart(8, '0');
 
-/** One frame as text: header, JSON, newline (written as UTF-8). */
-export function frameText(json: string): string {
-  const length = Buffer.byteLength(json, 'utf8');
-  if (length > MAX_JSON_BYTES) throw new RangeError(`a journal record of ${length} bytes is too large`);
-  return `${hex8(crc32(json))} ${hex8(length)} ${json}\n`;
+/**
+ * Frames of `jsons`, back to back in one buffer. Each JSON is encoded once, straight into place,
+ * and its CRC taken over those bytes: a put's record is large next to the rest of its work.
+ */
+export function frames(jsons: readonly string[]): Buffer {
+  const lengths = jsons.map((json) => Buffer.byteLength(json, 'utf8'));
+  let total = 0;
+  for (const length of lengths) {
+    if (length > MAX_JSON_BYTES) throw new RangeError(`a journal record of ${length} bytes is too large`);
+    total += HEADER_BYTES + length + 1;
+  }
+  const buf = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < jsons.length; i++) {
+    const length = lengths[i]!;
+    const body = at + HEADER_BYTES;
+    buf.write(jsons[i]!, body, length, 'utf8');
+    buf.write(`${hex8(crc32(buf.subarray(body, body + length)))} ${hex8(length)} `, at, HEADER_BYTES, 'latin1');
+    buf[body + length] = NEWLINE;
+    at = body + length + 1;
+  }
+  return buf;
 }
 
-export const frame = (json: string): Buffer => Buffer.from(frameText(json), 'utf8');
+/** One frame: header, JSON, newline. */
+export const frame = (json: string): Buffer => frames([json]);
 
 /** The JSON of an intent record; `intentJson` is already serialised, and goes last. */
 export function intentRecordJson(meta: RecordMeta, intentJson: string): string {

@@ -1,15 +1,22 @@
 /**
  * This store's own segment, and the group commit that makes puts cheap.
  *
- * Every put is queued; one flush at a time writes the whole queue with a single write and a
- * single fdatasync, then resolves those puts. Puts arriving while a flush is in flight wait for
- * the next one, so N concurrent puts cost about two syncs, not N, and a put never resolves before
- * the sync that covers its bytes has returned.
+ * Every put is queued; one flush at a time writes the whole queue with a single durable write,
+ * then resolves those puts. Puts arriving while a flush is in flight wait for the next one, so N
+ * concurrent puts cost about two syncs, not N, and a put never resolves before the sync that
+ * covers its bytes has returned.
+ *
+ * On Linux the segment is opened with O_DSYNC: each write returns once its bytes, and the file
+ * size that reaches them, are on stable storage, exactly what a write followed by fdatasync
+ * gives, in one trip through libuv's thread pool instead of two. Elsewhere O_DSYNC may promise
+ * less than fdatasync (on macOS, Node's fdatasync is F_FULLFSYNC, which flushes the drive's cache
+ * and an O_DSYNC write does not), so the write is followed by datasync as before.
  */
+import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Intent } from '../store.js';
-import { frame, frameText, intentRecordJson, sealRecordJson, type Stamp } from './format.js';
+import { frame, frames, intentRecordJson, sealRecordJson, type Stamp } from './format.js';
 import { syncDir, writeAll, type OnSync } from './fsync.js';
 import type { IndexedRecord } from './journal-index.js';
 import { segmentName } from './names.js';
@@ -50,6 +57,15 @@ export interface WriterStats {
   dirSyncs: number;
   batches: number;
   records: number;
+}
+
+const SYNC_ON_WRITE = process.platform === 'linux' && typeof constants.O_DSYNC === 'number';
+const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (SYNC_ON_WRITE ? constants.O_DSYNC : 0);
+
+/** Makes `bytes` durable at `position`: on return, a crash cannot lose them. */
+async function appendDurably(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  await writeAll(handle, bytes, position);
+  if (!SYNC_ON_WRITE) await handle.datasync();
 }
 
 export class SegmentWriter {
@@ -95,8 +111,7 @@ export class SegmentWriter {
         await this.syncDir();
       } else {
         // The seal tells compaction this segment is complete while our PID still runs.
-        await writeAll(handle, frame(sealRecordJson(this.opts.owner)), this.size);
-        await handle.datasync();
+        await appendDurably(handle, frame(sealRecordJson(this.opts.owner)), this.size);
         await handle.close();
       }
     } catch {
@@ -122,7 +137,7 @@ export class SegmentWriter {
       await this.ensureSegment();
       const handle = this.handle!;
       const name = this.name!;
-      const frames: string[] = [];
+      const jsons: string[] = [];
       const own: IndexedRecord[] = [];
       const assigned = new Map<string, Stamp>();
       for (const put of batch) {
@@ -132,15 +147,14 @@ export class SegmentWriter {
         const v = previous === undefined ? put.intent.updatedAt : Math.max(put.intent.updatedAt, previous.v + 1);
         const { scope, state, expiresAt } = put.intent;
         const record = { v, w: this.opts.owner, q: ++this.seq, scope, id: put.id, state, expiresAt, intentJson: put.intentJson };
-        frames.push(frameText(intentRecordJson(record, put.intentJson)));
+        jsons.push(intentRecordJson(record, put.intentJson));
         own.push(record);
         assigned.set(put.slot, record);
       }
-      const bytes = Buffer.from(frames.join(''), 'utf8');
+      const bytes = frames(jsons);
       const start = this.size;
       this.lastAppendAt = this.opts.now();
-      await writeAll(handle, bytes, start);
-      await handle.datasync();
+      await appendDurably(handle, bytes, start);
       this.stats.fileSyncs += 1;
       this.opts.onSync?.('file', join(this.opts.dir, name));
       this.size = start + bytes.length;
@@ -169,12 +183,15 @@ export class SegmentWriter {
   private async openNext(): Promise<void> {
     this.n += 1;
     const name = segmentName(this.opts.owner, this.n);
-    const handle = await open(join(this.opts.dir, name), 'wx', 0o600);
+    this.opts.view.adoptOwn(name);
+    const handle = await open(join(this.opts.dir, name), SEGMENT_FLAGS, 0o600);
     try {
       // The new name must be durable before any put in it resolves.
       await this.syncDir();
     } catch (err) {
       await handle.close().catch(() => undefined);
+      // Left empty and superseded by the next number: readers may take it as finished.
+      this.opts.view.markDone(name);
       throw err;
     }
     this.handle = handle;
