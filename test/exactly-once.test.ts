@@ -1,19 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, memoryStore } from '../src/index.js';
-import { faultOnFirstAttempts, type Fault } from './server/faults.js';
+import { everyFault, faultOnFirstAttempts } from './server/faults.js';
 import { startTestServer } from './server/index.js';
 import type { Dialect } from './server/dialects.js';
 import type { TestServer } from './server/types.js';
 
-const EVERY_FAULT: Fault[] = [
-  { kind: 'drop-before' },
-  { kind: 'drop-after' },
-  { kind: 'status', status: 503 },
-  { kind: 'status', status: 500 },
-  { kind: 'rate-limit', retryAfter: '0' },
-  { kind: 'slow', ms: 400 },
-  { kind: 'in-flight' },
-];
+const EVERY_FAULT = everyFault(400);
 
 /** Runs `tasks` with at most `limit` in flight. */
 async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {

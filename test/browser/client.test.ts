@@ -15,7 +15,7 @@ import {
   type Intent,
   type IntentStore,
 } from '../../src/index.browser.js';
-import type { Fault } from '../server/faults.js';
+import { everyFault, type Fault } from '../server/faults.js';
 import { rawRecords, recordingStore, useJournals } from './journals.js';
 import { EVERY_ANSWER_LOST, EVERY_REQUEST_LOST, testServer, type FaultPlan } from './test-server.js';
 
@@ -289,15 +289,7 @@ describe('the default store', () => {
 });
 
 describe('under faults at scale', () => {
-  const EVERY_FAULT: Fault[] = [
-    { kind: 'drop-before' },
-    { kind: 'drop-after' },
-    { kind: 'status', status: 503 },
-    { kind: 'status', status: 500 },
-    { kind: 'rate-limit', retryAfter: '0' },
-    { kind: 'slow', ms: 300 },
-    { kind: 'in-flight' },
-  ];
+  const EVERY_FAULT = everyFault(300);
   const OPERATIONS = 100;
   const CONCURRENCY = 8;
 

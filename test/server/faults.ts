@@ -19,6 +19,19 @@ export type Fault =
 
 export type FaultScript = (req: SeenRequest) => Fault | undefined;
 
+/** One of each kind of fault, for stress runs; a slow answer should outlast the client's timeout. */
+export function everyFault(slowMs: number): Fault[] {
+  return [
+    { kind: 'drop-before' },
+    { kind: 'drop-after' },
+    { kind: 'status', status: 503 },
+    { kind: 'status', status: 500 },
+    { kind: 'rate-limit', retryAfter: '0' },
+    { kind: 'slow', ms: slowMs },
+    { kind: 'in-flight' },
+  ];
+}
+
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function isWrite(method: string): boolean {
