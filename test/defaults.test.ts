@@ -1,7 +1,9 @@
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createClient, IdempotencyStoreError } from '../src/index.node.js';
+import { fileStore } from '../src/node.js';
 import { runFixture } from './support/processes.js';
 import { useTestServer } from './support/test-server.js';
 
@@ -29,6 +31,25 @@ describe('in Node, with no store option', () => {
       expect(journal).toContain('default-store-1');
     } finally {
       await rm(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a journal directory that cannot be written', () => {
+  it('stops the call with IdempotencyStoreError naming the directory, and nothing is sent', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'durable-fetch-unwritable-'));
+    try {
+      // A regular file where a parent directory should be: no permission bit, even for root, helps.
+      await writeFile(join(work, 'not-a-dir'), 'x');
+      const dir = join(work, 'not-a-dir', 'journal');
+      const api = createClient({ prefixUrl: server.url, store: fileStore(dir) });
+      const error = await api.post('v1/payouts', { json: { amount: 1 }, idempotencyKey: 'never-sent' }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(IdempotencyStoreError);
+      expect((error as Error).message).toMatch(/nothing was sent/);
+      expect((error as Error).message).toContain(dir);
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      await rm(work, { recursive: true, force: true });
     }
   });
 });
