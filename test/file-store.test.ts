@@ -592,24 +592,20 @@ describe('fileStore errors', () => {
 });
 
 describe('fileStore at scale', () => {
-  it('lists 10,000 pending intents, and opens a store of that size, in well under a second', async () => {
+  it('lists 10,000 pending intents, and a store opened on them finds them all, reading each byte once', async () => {
+    // How fast is the bench's business (npm run bench prints pending() over 10,000 intents);
+    // here: complete, and no byte read twice.
     const dir = await tempDir();
     const store = open(dir);
     await putMany(store, range('p', 10_000), 'pending', 1000);
-    let started = performance.now();
     expect((await store.list(SCOPE)).length).toBe(10_000);
-    const listMs = performance.now() - started;
     await store.close();
 
-    started = performance.now();
     const reopened = open(dir);
     expect((await reopened.list(SCOPE)).length).toBe(10_000);
-    const openMs = performance.now() - started;
-    started = performance.now();
-    await reopened.list(SCOPE);
-    const againMs = performance.now() - started;
-    console.log(`[file-store] list(10k): ${listMs.toFixed(0)} ms; open + list(10k): ${openMs.toFixed(0)} ms; list again: ${againMs.toFixed(0)} ms`);
-    expect(listMs).toBeLessThan(1000);
-    expect(openMs).toBeLessThan(1000);
+    const bytesRead = reopened.stats().bytesRead;
+    expect(bytesRead).toBeGreaterThan(0);
+    expect((await reopened.list(SCOPE)).length).toBe(10_000);
+    expect(reopened.stats().bytesRead).toBe(bytesRead);
   });
 });
