@@ -2,24 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, memoryStore } from '../src/index.js';
 import { everyFault, faultOnFirstAttempts } from './server/faults.js';
 import { startTestServer } from './server/index.js';
+import { runPool } from './support/pool.js';
 import type { Dialect } from './server/dialects.js';
 import type { TestServer } from './server/types.js';
 
 const EVERY_FAULT = everyFault(400);
 
-/** Runs `tasks` with at most `limit` in flight. */
-async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) {
-      const index = next++;
-      results[index] = await (tasks[index] as () => Promise<T>)();
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-  return results;
-}
 
 describe.each([
   ['seed004', 240],
@@ -40,13 +28,12 @@ describe.each([
       timeout: 200,
       retry: { limit: 8, delay: () => 50 },
     });
-    const tasks = Array.from({ length: operations }, (_, index) => async () => {
+    const responses = await runPool(operations, 12, async (index) => {
       const response = await api.post('v1/payouts', { json: { payout: index, amount: 100 + index } });
       // Reads ride along to show they are never keyed; their timeout is not what is under test.
       if (index % 10 === 0) await api.get('v1/payouts', { timeout: 5_000 });
       return response;
     });
-    const responses = await pool(tasks, 12);
     await server.idle();
 
     const writes = server.requests.filter((request) => request.method === 'POST');

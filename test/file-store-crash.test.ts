@@ -1,38 +1,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, statfs } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir, statfs } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FileStore, fileStore } from '../src/node.js';
+import type { FileStore } from '../src/node.js';
 import { LOCAL_FILE_SYSTEMS } from '../src/stores/file/view.js';
 import { idOf, SCOPE } from './fixtures/file-store-intents.js';
+import { untilListingTrusted, useFileStores } from './support/file-stores.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WRITER = fileURLToPath(new URL('./fixtures/file-store-writer.ts', import.meta.url));
 const PEER = fileURLToPath(new URL('./fixtures/file-store-peer.ts', import.meta.url));
 
-const dirs: string[] = [];
-const stores: FileStore[] = [];
+const { tempDir, open } = useFileStores('durable-fetch-crash-');
 const children: ChildProcess[] = [];
 
 afterEach(async () => {
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await Promise.all(stores.splice(0).map((store) => store.close()));
-  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'durable-fetch-crash-'));
-  dirs.push(dir);
-  return dir;
-}
-
-function open(dir: string): FileStore {
-  const store = fileStore(dir);
-  stores.push(store);
-  return store;
-}
 
 interface Writer {
   lines: string[];
@@ -168,18 +152,6 @@ function startPeer(dir: string, segmentBytes: number) {
   };
 }
 
-/**
- * Looks until a look needs no listing: a directory changed moments ago is listed on every look,
- * until its stamp is old enough to trust (view.ts). Waits on that, not on a clock.
- */
-async function untilListingTrusted(store: FileStore): Promise<void> {
-  for (let looks = 0; looks < 100_000; looks++) {
-    const before = store.stats().listings;
-    await store.list();
-    if (store.stats().listings === before) return;
-  }
-  throw new Error('the directory listing was never trusted');
-}
 
 describe('fileStore reading another live process', () => {
   it('sees its appends on every get, and its new segments, while listing the directory only when it changed', async () => {

@@ -1,35 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { appendFile, copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, copyFile, mkdir, readdir, readFile, readlink, rename, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type FileStore, type FileStoreOptions, fileStore } from '../src/node.js';
+import { describe, expect, it } from 'vitest';
+import type { FileStore } from '../src/node.js';
 import { hostId, LOCK_NAME } from '../src/stores/file/names.js';
 import { LOCAL_FILE_SYSTEMS } from '../src/stores/file/view.js';
 import type { Intent } from '../src/stores/store.js';
 import { idOf, type Kind, makeIntent, SCOPE } from './fixtures/file-store-intents.js';
+import { untilListingTrusted, useFileStores } from './support/file-stores.js';
 
 const O_DSYNC = 0o10000; // Linux x86/arm: fs.constants.O_DSYNC
 
-const dirs: string[] = [];
-const stores: FileStore[] = [];
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'durable-fetch-file-'));
-  dirs.push(dir);
-  return dir;
-}
-
-function open(dir: string, options?: FileStoreOptions): FileStore {
-  const store = fileStore(dir, options);
-  stores.push(store);
-  return store;
-}
-
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((store) => store.close()));
-  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
+const { tempDir, open } = useFileStores('durable-fetch-file-');
 
 /** This process's descriptors open on `path` (Linux: /proc/self/fd). */
 async function fdsOpenOn(path: string): Promise<string[]> {
@@ -41,14 +23,11 @@ async function fdsOpenOn(path: string): Promise<string[]> {
   return found;
 }
 
-/** Looks until a look needs no listing: a directory changed moments ago is listed on every look (view.ts). */
-async function untilListingTrusted(store: FileStore): Promise<void> {
-  for (let looks = 0; looks < 100_000; looks++) {
-    const before = store.stats().listings;
-    await store.list();
-    if (store.stats().listings === before) return;
-  }
-  throw new Error('the directory listing was never trusted');
+/** The offset just past the `n`th line: one record a line. */
+function afterLine(bytes: Buffer, n: number): number {
+  let offset = 0;
+  for (let i = 0; i < n; i++) offset = bytes.indexOf(10, offset) + 1;
+  return offset;
 }
 
 async function journalFiles(dir: string): Promise<string[]> {
@@ -279,8 +258,7 @@ describe('fileStore with damaged files', () => {
     expect((await reader.list()).length).toBe(10);
     const [name] = await journalFiles(dir);
     const bytes = await readFile(join(dir, name!));
-    let cut = 0;
-    for (let i = 0; i < 5; i++) cut = bytes.indexOf(10, cut) + 1;
+    const cut = afterLine(bytes, 5);
     await writeFile(join(dir, name!), bytes.subarray(0, cut));
     expect(keysOf(await reader.list())).toEqual(range('k', 5).sort());
   });
@@ -293,8 +271,7 @@ describe('fileStore with damaged files', () => {
     expect((await reader.list()).length).toBe(10);
     const [name] = await journalFiles(dir);
     const bytes = await readFile(join(dir, name!));
-    let cut = 0;
-    for (let i = 0; i < 5; i++) cut = bytes.indexOf(10, cut) + 1;
+    const cut = afterLine(bytes, 5);
     // The reader still holds the old file open: only its name now leads elsewhere.
     await writeFile(join(dir, 'restored'), bytes.subarray(0, cut));
     await rename(join(dir, 'restored'), join(dir, name!));

@@ -19,37 +19,54 @@ function owner(path: string): string {
   return match ? match[1]! : path.startsWith('src/') ? 'src' : path;
 }
 
+/** What an app that imports the client and the IndexedDB store ships: the budgeted entry. */
+export const CLIENT_AND_INDEXEDDB = "export { createClient } from './src/index.browser.ts'; export { indexedDbStore } from './src/browser.ts';";
+
 const ENTRIES = [
-  { name: 'createClient + indexedDbStore', entry: "export { createClient } from './src/index.browser.ts'; export { indexedDbStore } from './src/browser.ts';" },
+  { name: 'createClient + indexedDbStore', entry: CLIENT_AND_INDEXEDDB },
   { name: 'full browser surface', entry: "export * from './src/index.browser.ts'; export * from './src/browser.ts';" },
 ];
+
+export interface BrowserBundle {
+  minified: number;
+  gzipped: number;
+  /** Every module bundled, as esbuild names it. */
+  inputs: string[];
+  /** Minified bytes each package (or src/) contributes, largest first: where to cut when over budget. */
+  parts: Array<[string, number]>;
+}
+
+/** `entry` bundled as an app's bundler would ship it: for browsers, minified, dependencies included. */
+export async function bundleForBrowser(entry: string, root: string): Promise<BrowserBundle> {
+  const result = await build({
+    stdin: { contents: entry, resolveDir: root, loader: 'ts', sourcefile: 'entry.ts' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+    metafile: true,
+  });
+  const code = result.outputFiles[0]!.contents;
+  const parts = new Map<string, number>();
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) parts.set(owner(path), (parts.get(owner(path)) ?? 0) + bytesInOutput);
+  }
+  return {
+    minified: code.length,
+    gzipped: gzipSync(code, { level: 9 }).length,
+    inputs: Object.keys(result.metafile.inputs),
+    parts: [...parts].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]),
+  };
+}
 
 export async function measureBundles(root: string): Promise<BundleSize[]> {
   const sizes: BundleSize[] = [];
   for (const { name, entry } of ENTRIES) {
-    const result = await build({
-      stdin: { contents: entry, resolveDir: root, loader: 'ts', sourcefile: 'bench-entry.ts' },
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-      metafile: true,
-    });
-    const code = result.outputFiles[0]!.contents;
-    const parts = new Map<string, number>();
-    for (const output of Object.values(result.metafile.outputs)) {
-      for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) parts.set(owner(path), (parts.get(owner(path)) ?? 0) + bytesInOutput);
-    }
-    sizes.push({
-      name,
-      entry,
-      minified: code.length,
-      gzipped: gzipSync(code, { level: 9 }).length,
-      parts: [...parts].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]),
-    });
+    const { minified, gzipped, parts } = await bundleForBrowser(entry, root);
+    sizes.push({ name, entry, minified, gzipped, parts });
   }
   return sizes;
 }

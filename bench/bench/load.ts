@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { runPool } from '../../test/support/pool.js';
 import { percentile } from './stats.js';
 
 export interface LoadResult {
@@ -15,18 +16,13 @@ export interface LoadResult {
 /** `ops` calls of `post`, `concurrency` at a time: each worker starts its next call as soon as its last one ends. */
 export async function runLoad(post: () => Promise<void>, ops: number, concurrency: number): Promise<LoadResult> {
   const latencies = new Float64Array(ops);
-  let next = 0;
-  const worker = async () => {
-    while (next < ops) {
-      const i = next++;
-      const start = performance.now();
-      await post();
-      latencies[i] = performance.now() - start;
-    }
-  };
   const cpuBefore = process.cpuUsage();
   const start = performance.now();
-  await Promise.all(Array.from({ length: Math.min(concurrency, ops) }, worker));
+  await runPool(ops, concurrency, async (i) => {
+    const started = performance.now();
+    await post();
+    latencies[i] = performance.now() - started;
+  });
   const ms = performance.now() - start;
   const cpu = process.cpuUsage(cpuBefore);
   latencies.sort();

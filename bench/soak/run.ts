@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createClient, memoryStore, type ClientOptions, type DurableClient } from '../../src/index.js';
+import { runPool } from '../../test/support/pool.js';
 import {
   combineFaults,
   DIALECT_RULES,
@@ -217,14 +218,7 @@ async function runOperation(lane: Lane, op: Operation, signal: AbortSignal): Pro
 
 /** `limit` workers take the lane's operations in order until none are left or the deadline passed. */
 async function drain(lane: Lane, limit: number, signal: AbortSignal): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (!signal.aborted && next < lane.operations.length) {
-      const op = lane.operations[next++]!;
-      await runOperation(lane, op, signal);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, lane.operations.length) }, worker));
+  await runPool(lane.operations.length, limit, (index) => runOperation(lane, lane.operations[index]!, signal), () => signal.aborted);
 }
 
 function opIndexOf(request: SeenRequest): number | undefined {

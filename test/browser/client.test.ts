@@ -16,6 +16,7 @@ import {
   type IntentStore,
 } from '../../src/index.browser.js';
 import { everyFault, type Fault } from '../server/faults.js';
+import { runPool } from '../support/pool.js';
 import { rawRecords, recordingStore, useJournals } from './journals.js';
 import { EVERY_ANSWER_LOST, EVERY_REQUEST_LOST, testServer, type FaultPlan } from './test-server.js';
 
@@ -293,34 +294,18 @@ describe('under faults at scale', () => {
   const OPERATIONS = 100;
   const CONCURRENCY = 8;
 
-  /** Runs `tasks` with at most `limit` in flight. */
-  async function pool<T>(tasks: Array<() => Promise<T>>, limit: number): Promise<T[]> {
-    const results: T[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < tasks.length) {
-        const index = next++;
-        results[index] = await tasks[index]!();
-      }
-    };
-    await Promise.all(Array.from({ length: limit }, worker));
-    return results;
-  }
 
   it(`applies each of ${OPERATIONS} operations at concurrency ${CONCURRENCY} exactly once, one key each`, async () => {
     const journal = newJournal();
     await server.faults({ firstAttempts: EVERY_FAULT, seed: 42, probability: 0.8 });
     const client = clientOn(journal.open(), { timeout: 200, retry: { limit: 8, delay: () => 30 } });
 
-    const responses = await pool(
-      Array.from({ length: OPERATIONS }, (_, index) => async (): Promise<DurableResponse> => {
-        const response = await client.post('v1/payouts', { json: { payout: index, amount: 100 + index } });
-        // Reads ride along to show they are never keyed.
-        if (index % 10 === 0) await client.get('v1/payouts', { timeout: 5_000 });
-        return response;
-      }),
-      CONCURRENCY,
-    );
+    const responses = await runPool(OPERATIONS, CONCURRENCY, async (index): Promise<DurableResponse> => {
+      const response = await client.post('v1/payouts', { json: { payout: index, amount: 100 + index } });
+      // Reads ride along to show they are never keyed.
+      if (index % 10 === 0) await client.get('v1/payouts', { timeout: 5_000 });
+      return response;
+    });
 
     const { requests, applied, appliedTotal } = await server.state();
     const writes = requests.filter((request) => request.method === 'POST');
