@@ -1,33 +1,92 @@
-import { type Intent, type IntentStore, intentId, isCompactable } from './store.js';
+import {
+  type ClaimRequest,
+  type Intent,
+  type IntentChange,
+  type IntentStore,
+  type IntentSummary,
+  type ListQuery,
+  isClaimable,
+  isCompactable,
+  isKnownState,
+} from './store.js';
 
 /**
  * Intents in this process's memory: for tests, and for callers who opt out of durability.
- * Nothing survives the process.
+ * Nothing survives the process. Records go in and come out as copies, so no caller can change
+ * what is stored except through `update` and `claim`.
  */
 export function memoryStore(): IntentStore {
-  const intents = new Map<string, Intent>();
-  const slot = (scope: string, id: string) => `${scope}\n${id}`;
-  let putsSinceSweep = 0;
+  return new MemoryStore();
+}
 
-  return {
-    async get(scope, id) {
-      const intent = intents.get(slot(scope, id));
-      return intent && structuredClone(intent);
-    },
-    async put(intent) {
-      // Sweep now and then rather than on every put, so a put stays O(1).
-      if (++putsSinceSweep >= 1000) {
-        putsSinceSweep = 0;
-        const now = Date.now();
-        for (const [name, kept] of intents) if (isCompactable(kept, now)) intents.delete(name);
+class MemoryStore implements IntentStore {
+  /** By scope, then id; a Map keeps insertion order, which breaks `createdAt` ties. */
+  readonly #scopes = new Map<string, Map<string, Intent>>();
+
+  async get(scope: string, id: string): Promise<Intent | undefined> {
+    const intent = this.#scopes.get(scope)?.get(id);
+    return intent && structuredClone(intent);
+  }
+
+  async create(intent: Intent): Promise<Intent | undefined> {
+    let intents = this.#scopes.get(intent.scope);
+    if (!intents) this.#scopes.set(intent.scope, (intents = new Map()));
+    const existing = intents.get(intent.id);
+    if (existing) return structuredClone(existing);
+    intents.set(intent.id, { ...structuredClone(intent), version: 1 });
+    return undefined;
+  }
+
+  async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
+    const intent = this.#scopes.get(scope)?.get(id);
+    if (!intent || intent.version !== version) return undefined;
+    // A field given as undefined is left as it is, as the sqlite store does.
+    for (const [field, value] of Object.entries(structuredClone(change))) {
+      if (value !== undefined) Object.assign(intent, { [field]: value });
+    }
+    return ++intent.version;
+  }
+
+  async claim(request: ClaimRequest): Promise<Intent[]> {
+    const claimed = this.#oldestFirst(request.scope).filter((intent) => isClaimable(intent, request)).slice(0, request.limit);
+    for (const intent of claimed) {
+      intent.owner = request.owner;
+      intent.leaseUntil = request.leaseUntil;
+      intent.version++;
+    }
+    return structuredClone(claimed);
+  }
+
+  async list(query: ListQuery = {}): Promise<IntentSummary[]> {
+    return this.#oldestFirst(query.scope)
+      .filter((intent) => !query.states || query.states.includes(intent.state))
+      .map(toSummary);
+  }
+
+  async compact(now: number): Promise<number> {
+    let deleted = 0;
+    for (const intents of this.#scopes.values()) {
+      for (const [id, intent] of intents) {
+        if (isCompactable(intent, now) && intents.delete(id)) deleted++;
       }
-      // Kept as given (the client never changes a record it has stored); readers get copies.
-      intents.set(slot(intent.scope, intentId(intent)), intent);
-    },
-    async list(scope) {
-      return [...intents.values()]
-        .filter((intent) => scope === undefined || intent.scope === scope)
-        .map((intent) => structuredClone(intent));
-    },
-  };
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    this.#scopes.clear();
+  }
+
+  /** Records of known states in one scope (or all), oldest `createdAt` first: the live objects. */
+  #oldestFirst(scope: string | undefined): Intent[] {
+    const scopes = scope === undefined ? [...this.#scopes.values()] : [this.#scopes.get(scope) ?? new Map<string, Intent>()];
+    return scopes
+      .flatMap((intents) => [...intents.values()])
+      .filter((intent) => isKnownState(intent.state))
+      .sort((a, b) => a.createdAt - b.createdAt);
+  }
+}
+
+function toSummary({ body: _body, response: _response, headers: _headers, ...summary }: Intent): IntentSummary {
+  return structuredClone(summary);
 }
