@@ -1,0 +1,25 @@
+import type { IntentSummary, ListQuery } from '../store.js';
+import { IntentTable } from './intent-table.js';
+import { openForReading } from './schema.js';
+
+/** A read-only view of a sqlite intent store, for the CLI: nothing is written, locked or created. */
+export interface SqliteReader {
+  /** Summaries matching the query, oldest first, as `IntentStore.list` returns them. */
+  list(query?: ListQuery): IntentSummary[];
+  close(): void;
+}
+
+/**
+ * Opens the database at `path` read-only on the calling thread (a CLI has no event loop to keep
+ * free). Throws a plain Error naming the file when it is missing or from a newer version.
+ */
+export function openSqliteReadOnly(path: string): SqliteReader {
+  let db;
+  try {
+    db = openForReading(path);
+  } catch (error) {
+    throw new Error(`Cannot read the intent store at ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const table = new IntentTable(db);
+  return { list: (query) => table.list(query), close: () => db.close() };
+}

@@ -1,0 +1,86 @@
+import type { SQLInputValue } from 'node:sqlite';
+import type { Intent, IntentChange, IntentSummary, StoredResponse } from '../store.ts';
+
+/** A row as `SELECT *` returns it: the `Intent` fields, with the answer spread over four columns. */
+type IntentRow = Omit<Intent, 'headers' | 'body' | 'response' | 'keyFormat'> & {
+  headers: string;
+  keyFormat: string;
+  body: Uint8Array | null;
+  responseStatus: number | null;
+  responseStatusText: string | null;
+  responseHeaders: string | null;
+  responseBody: Uint8Array | null;
+};
+
+/** The columns `list` reads: everything but the payloads, which stay on disk. */
+export const SUMMARY_COLUMNS =
+  'scope, id, idempotencyKey, method, url, origin, keyHeader, keyFormat, fingerprint, createdAt, updatedAt, expiresAt, attempts, state, owner, leaseUntil, version';
+
+/** Named parameters for an INSERT of the whole intent. */
+export function intentParams(intent: Intent): Record<string, SQLInputValue> {
+  return {
+    scope: intent.scope,
+    id: intent.id,
+    idempotencyKey: intent.idempotencyKey,
+    method: intent.method,
+    url: intent.url,
+    origin: intent.origin,
+    headers: JSON.stringify(intent.headers),
+    keyHeader: intent.keyHeader,
+    keyFormat: intent.keyFormat,
+    body: intent.body ?? null,
+    fingerprint: intent.fingerprint,
+    createdAt: intent.createdAt,
+    updatedAt: intent.updatedAt,
+    expiresAt: intent.expiresAt,
+    attempts: intent.attempts,
+    state: intent.state,
+    owner: intent.owner,
+    leaseUntil: intent.leaseUntil,
+    ...responseParams(intent.response),
+  };
+}
+
+/** The plain fields a compare-and-set write may set; only these names ever reach the SQL text. */
+const CHANGE_FIELDS = ['state', 'attempts', 'owner', 'leaseUntil', 'updatedAt'] as const;
+
+/**
+ * The columns a compare-and-set write sets, as named parameters. A field given as undefined is
+ * left as it is (the memory store does the same).
+ */
+export function changeParams(change: IntentChange): Record<string, SQLInputValue> {
+  const params: Record<string, SQLInputValue> = {};
+  for (const field of CHANGE_FIELDS) if (change[field] !== undefined) params[field] = change[field];
+  return change.response ? { ...params, ...responseParams(change.response) } : params;
+}
+
+function responseParams(response: StoredResponse | undefined): Record<string, SQLInputValue> {
+  return {
+    responseStatus: response?.status ?? null,
+    responseStatusText: response?.statusText ?? null,
+    responseHeaders: response ? JSON.stringify(response.headers) : null,
+    responseBody: response?.body ?? null,
+  };
+}
+
+/** The intent a `SELECT *` row holds; absent payloads stay absent rather than null. */
+export function intentFromRow(row: unknown): Intent {
+  const { headers, body, responseStatus, responseStatusText, responseHeaders, responseBody, ...summary } = row as IntentRow;
+  const intent: Intent = { ...summaryFromRow(summary), headers: JSON.parse(headers) };
+  if (body) intent.body = body;
+  if (responseStatus !== null) {
+    intent.response = {
+      status: responseStatus,
+      statusText: responseStatusText ?? '',
+      headers: JSON.parse(responseHeaders ?? '{}'),
+      body: responseBody ?? new Uint8Array(),
+    };
+  }
+  return intent;
+}
+
+/** The summary a `SELECT ${SUMMARY_COLUMNS}` row holds. */
+export function summaryFromRow(row: unknown): IntentSummary {
+  // node:sqlite returns rows with a null prototype; a plain object compares and clones as callers expect.
+  return { ...(row as IntentSummary) };
+}
