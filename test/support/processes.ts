@@ -11,9 +11,17 @@ export interface Run {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-/** Starts `node <fixture> ...args` as a real child process. */
-export function runFixture(fixture: string, args: string[], options: { cwd?: string } = {}): Run {
-  const child = spawn(process.execPath, [`${FIXTURES}${fixture}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+/**
+ * Starts `node [...nodeArgs] <fixture> ...args` as a real child process (`nodeArgs: ['--import',
+ * 'tsx']` runs a `.ts` fixture that imports the sources). With `stdin: true` the fixture can be
+ * written to (`child.stdin`).
+ */
+export function runFixture(fixture: string, args: string[], options: { cwd?: string; nodeArgs?: string[]; stdin?: boolean } = {}): Run {
+  const { nodeArgs = [], stdin = false, ...spawnOptions } = options;
+  const child = spawn(process.execPath, [...nodeArgs, `${FIXTURES}${fixture}`, ...args], {
+    stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    ...spawnOptions,
+  });
   const lines: string[] = [];
   let stdout = '';
   let stderr = '';
@@ -28,4 +36,18 @@ export function runFixture(fixture: string, args: string[], options: { cwd?: str
     child.on('close', (code, signal) => resolve({ code, signal, stderr })),
   );
   return { child, lines, exited };
+}
+
+/** Resolves once the fixture has printed `count` lines (rejects if it exits first): no polling, no sleeps. */
+export function untilLines(run: Run, count: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (run.lines.length < count) return;
+      run.child.stdout?.off('data', check);
+      resolve(run.lines);
+    };
+    run.child.stdout?.on('data', check);
+    void run.exited.then(({ stderr }) => reject(new Error(`The fixture exited after ${run.lines.length} of ${count} lines: ${stderr}`)));
+    check();
+  });
 }

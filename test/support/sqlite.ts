@@ -1,0 +1,55 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { onTestFinished } from 'vitest';
+import type { Intent, IntentStore } from '../../src/stores/store.js';
+import type { SqliteStore } from '../../src/stores/sqlite.js';
+import { runFixture, untilLines } from './processes.js';
+
+/** A fresh private (0700) directory, removed when the test ends. */
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'durable-fetch-sqlite-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A path for a new database file in a fresh directory. */
+export async function freshDbPath(): Promise<string> {
+  return join(await tempDir(), 'intents.db');
+}
+
+/** Runs `sql` on the file through a connection of its own, as another program or version would. */
+export function withRawDatabase<T>(path: string, use: (db: DatabaseSync) => T): T {
+  const db = new DatabaseSync(path, { timeout: 5000 });
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Stores `intent` as created, then gives it its (unknown) state behind the store's back. */
+export async function plantUnknownRow(store: IntentStore, intent: Intent): Promise<void> {
+  await store.create({ ...intent, state: 'pending' });
+  withRawDatabase((store as SqliteStore).path, (db) =>
+    db.prepare('UPDATE intents SET state = ? WHERE scope = ? AND id = ?').run(intent.state, intent.scope, intent.id),
+  );
+}
+
+/** A claimant process on the store's file (test/fixtures/sqlite-claimant.ts), ready to race. */
+export async function startClaimantProcess(store: IntentStore, request: object): Promise<{ run(): Promise<string[]> }> {
+  const claimant = runFixture('sqlite-claimant.ts', [(store as SqliteStore).path, JSON.stringify(request)], {
+    nodeArgs: ['--import', 'tsx'],
+    stdin: true,
+  });
+  await untilLines(claimant, 1);
+  return {
+    async run() {
+      claimant.child.stdin?.write('go\n');
+      const { code, stderr } = await claimant.exited;
+      if (code !== 0) throw new Error(`The claimant process failed (${code}): ${stderr}`);
+      return JSON.parse(claimant.lines.at(-1) ?? '[]') as string[];
+    },
+  };
+}
