@@ -48,7 +48,7 @@ class MemoryStore implements IntentStore {
   }
 
   async claim(request: ClaimRequest): Promise<Intent[]> {
-    const claimed = this.#oldestFirst(request.scope).filter((intent) => isClaimable(intent, request)).slice(0, request.limit);
+    const claimed = this.#oldestFirst(request.scope).filter((intent) => isClaimable(intent, request)).slice(0, Math.max(0, request.limit));
     for (const intent of claimed) {
       intent.owner = request.owner;
       intent.leaseUntil = request.leaseUntil;

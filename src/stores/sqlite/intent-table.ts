@@ -47,7 +47,7 @@ export class IntentTable {
       SELECT * FROM intents
       WHERE scope = :scope AND state IN (SELECT value FROM json_each(:states)) AND is_known_state(state)
         AND leaseUntil <= :now AND origin IN (SELECT value FROM json_each(:origins))
-      ORDER BY createdAt, rowid LIMIT :limit`);
+      ORDER BY createdAt, rowid LIMIT max(:limit, 0)`);
     this.#take = db.prepare(`
       UPDATE intents SET owner = :owner, leaseUntil = :leaseUntil, version = version + 1
       WHERE scope = :scope AND id = :id RETURNING version`);

@@ -44,13 +44,15 @@ const SCHEMA_V1 = `
 
 /**
  * Opens the database for writing: WAL so readers never wait for the writer, `synchronous=FULL`
- * so a resolved commit survives power loss, and a busy timeout so processes sharing the file
+ * so a resolved commit survives power loss (the WAL is fsynced on every commit), and a busy timeout so processes sharing the file
  * wait for each other's write lock instead of failing at once. Creates the schema if missing.
  */
 export function openForWriting(path: string, busyTimeoutMs: number): DatabaseSync {
   const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
   try {
-    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+    // The WAL is reused after each checkpoint but never shrinks by itself: one 200 MB body would
+    // leave a 200 MB file behind. The limit truncates it back after the checkpoint.
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 67108864;');
     createSchema(db, path);
     return db;
   } catch (error) {

@@ -54,6 +54,7 @@ export function describeClaims({ withStore }: SuiteContext): void {
       for (const intent of seededShuffle(intents, 7)) await store.create(intent);
       const claimed = await store.claim(claimRequest({ limit: 4 }));
       expect(claimed.map((intent) => intent.id)).toEqual(intents.slice(0, 4).map((intent) => intent.id));
+      await expect(store.claim(claimRequest({ limit: 0 }))).resolves.toEqual([]);
     }));
   });
 }
