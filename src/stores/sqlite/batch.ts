@@ -42,7 +42,7 @@ export class BatchRunner {
       this.stats.writes += writes.length;
       return replies;
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      this.#rollBack();
       this.stats.failedCommits++;
       return writes.map(({ seq }) => ({ seq, error: message(error) }));
     }
@@ -50,20 +50,35 @@ export class BatchRunner {
 
   /**
    * One step inside the batch's transaction, behind a savepoint: a write that fails on its own
-   * (a malformed record) is undone and rejected without failing its neighbours. A failure that
-   * ended the whole transaction (SQLite rolls back by itself on some I/O errors) is thrown on:
-   * the steps after it must not run outside the transaction, committing one by one.
+   * (a malformed record) is undone and rejected without failing its neighbours. An error that may
+   * have ended the whole transaction is thrown on, failing the batch: the steps after it must not
+   * run outside a transaction, committing one by one.
    */
   #step(seq: number, step: () => unknown): Reply {
     this.#db.exec('SAVEPOINT step');
-    const reply = attempt(seq, step);
-    if (!this.#db.isTransaction) throw new Error(reply.error ?? 'The transaction ended unexpectedly.');
-    if (reply.error !== undefined) this.#db.exec('ROLLBACK TO step');
-    this.#db.exec('RELEASE step');
-    return reply;
+    try {
+      const value = step();
+      this.#db.exec('RELEASE step');
+      return { seq, value };
+    } catch (error) {
+      if (endsTransaction(error)) throw error;
+      this.#db.exec('ROLLBACK TO step; RELEASE step');
+      return { seq, error: message(error) };
+    }
   }
 
-  /** Housekeeping rides on the writes' transaction (no fsync of its own) and never fails them. */
+  #rollBack(): void {
+    try {
+      this.#db.exec('ROLLBACK');
+    } catch {
+      // SQLite rolled back by itself (some I/O errors do), or BEGIN never happened: nothing to undo.
+    }
+  }
+
+  /**
+   * Housekeeping rides on the writes' transaction (no fsync of its own). A failure of its own is
+   * undone and dropped; one that ends the transaction (a full disk) fails the batch, as COMMIT would.
+   */
   #compactNowAndThen(writes: number): void {
     this.#writesSinceCompaction += writes;
     if (this.#compactEvery <= 0 || this.#writesSinceCompaction < this.#compactEvery) return;
@@ -98,6 +113,15 @@ export class BatchRunner {
 
 function isRead(request: Envelope): boolean {
   return request.op === 'get' || request.op === 'list' || request.op === 'stats';
+}
+
+/**
+ * SQLite's advice for SQLITE_BUSY, SQLITE_NOMEM, SQLITE_IOERR and SQLITE_FULL: the transaction may
+ * have been rolled back already, so roll it back explicitly. Primary codes are the low byte.
+ */
+function endsTransaction(error: unknown): boolean {
+  const code = ((error as { errcode?: number }).errcode ?? 0) & 0xff;
+  return code === 5 || code === 7 || code === 10 || code === 13;
 }
 
 function attempt(seq: number, answer: () => unknown): Reply {

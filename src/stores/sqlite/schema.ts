@@ -48,8 +48,9 @@ const SCHEMA_V1 = `
  * wait for each other's write lock instead of failing at once. Creates the schema if missing.
  */
 export function openForWriting(path: string, busyTimeoutMs: number): DatabaseSync {
-  const db = new DatabaseSync(path, { timeout: busyTimeoutMs });
+  const db = new DatabaseSync(path);
   try {
+    db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     // The WAL is reused after each checkpoint but never shrinks by itself: one 200 MB body would
     // leave a 200 MB file behind. The limit truncates it back after the checkpoint.
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 67108864;');
