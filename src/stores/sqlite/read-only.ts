@@ -1,3 +1,4 @@
+import type { DatabaseSync } from 'node:sqlite';
 import type { IntentSummary, ListQuery } from '../store.js';
 import { IntentTable } from './intent-table.js';
 import { openForReading } from './schema.js';
@@ -11,15 +12,17 @@ export interface SqliteReader {
 
 /**
  * Opens the database at `path` read-only on the calling thread (a CLI has no event loop to keep
- * free). Throws a plain Error naming the file when it is missing or from a newer version.
+ * free). Throws a plain Error naming the file when it is missing, not an intent store, or from a
+ * newer version.
  */
 export function openSqliteReadOnly(path: string): SqliteReader {
-  let db;
+  let db: DatabaseSync | undefined;
   try {
     db = openForReading(path);
+    const table = new IntentTable(db);
+    return { list: (query) => table.list(query), close: () => db?.close() };
   } catch (error) {
+    db?.close();
     throw new Error(`Cannot read the intent store at ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const table = new IntentTable(db);
-  return { list: (query) => table.list(query), close: () => db.close() };
 }
