@@ -1,15 +1,15 @@
 import ky, { HTTPError, type ResponsePromise } from 'ky';
-import { emit } from './events.js';
-import { mismatch, type Settlement, runOperation } from './operation.js';
-import { type CallOptions, type ClientOptions, normalizeOptions, normalizeTimeout, type Platform } from './options.js';
+import { type CallOptions, type ClientOptions, normalizeOptions, type NormalizedOptions, type Platform, timeLimit } from './options.js';
+import { mismatch, newIntent, runCall, type Settlement, storeError } from './operation.js';
 import {
-  callFromIntent,
   listPending,
   type PendingIntent,
   type RecoverOptions,
   type RecoveryOutcome,
-  toPendingIntent,
-  toRecoveryOutcome,
+  recoverOnce,
+  type RelayOptions,
+  relayLoop,
+  resolveIntent,
 } from './recover.js';
 import { normalizeRetry } from './retry.js';
 import { mergeHeaders, type PreparedCall, prepareCall, resolveUrl } from './request.js';
@@ -17,47 +17,82 @@ import { type DurableResponse, type DurableResponsePromise, toDurableResponse, w
 
 export type Input = string | URL;
 
+/** The methods `enqueue` journals: the keyed ones. */
+export type KeyedMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What a plain (unkeyed) request accepts. */
+export type PlainCallOptions = Omit<CallOptions, 'idempotencyKey' | 'json' | 'body' | 'persistHeaders'>;
+
 export interface DurableClient {
-  /** Keyed, journaled, retried with the same key. */
+  /** Keyed, journaled before the first byte, retried with the same key. */
   post(input: Input, options?: CallOptions): DurableResponsePromise;
   put(input: Input, options?: CallOptions): DurableResponsePromise;
   patch(input: Input, options?: CallOptions): DurableResponsePromise;
   delete(input: Input, options?: CallOptions): DurableResponsePromise;
   /** Plain ky requests: never keyed, never journaled. */
-  get(input: Input, options?: Omit<CallOptions, 'idempotencyKey' | 'json' | 'body'>): ResponsePromise;
-  head(input: Input, options?: Omit<CallOptions, 'idempotencyKey' | 'json' | 'body'>): ResponsePromise;
-  /** Intents not settled yet, oldest first. */
+  get(input: Input, options?: PlainCallOptions): ResponsePromise;
+  head(input: Input, options?: PlainCallOptions): ResponsePromise;
+  /** Intents of this client's scope whose outcome is unknown (`pending`, `expired`), oldest first. */
   pending(): Promise<PendingIntent[]>;
-  /** Resend each pending intent with its original key and body; oldest first. */
+  /** Claims this client's unowned pending intents (scope and origins) and resends each once, oldest first. */
   recover(options?: RecoverOptions): Promise<RecoveryOutcome[]>;
+  /** Settles an unknown outcome by an operator's word. */
+  resolve(intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void>;
+  /** Journals an intent without sending it; `relay()` (here or in any process sharing the store) sends it. */
+  enqueue(method: KeyedMethod, input: Input, options?: Omit<CallOptions, 'signal'>): Promise<{ idempotencyKey: string }>;
+  /** Sends enqueued and orphaned intents as they appear, until `signal` aborts. */
+  relay(options?: RelayOptions): Promise<void>;
+  /** Waits for outcomes still being recorded, stops lease renewal and releases the store. */
+  close(): Promise<void>;
+}
+
+/** One operation in flight on this client, shared by every caller of the same intent. */
+interface Flight {
+  fingerprint: string;
+  settlement: Promise<Settlement>;
+  /** Aborts the operation once every caller has walked away. */
+  controller: AbortController;
+  callers: number;
 }
 
 /**
- * Each entry point passes its runtime's default store (the file journal in Node, IndexedDB in
- * browsers) and hashing. Chosen by package export conditions, so no bundle carries the other's.
+ * Each entry point passes its runtime's default store (SQLite in Node, IndexedDB in browsers) and
+ * hashing. Chosen by package export conditions, so no bundle carries the other's.
  */
 export function makeCreateClient(platform: Platform) {
   return function createClient(clientOptions: ClientOptions = {}): DurableClient {
     const options = normalizeOptions(clientOptions, platform);
-    // Single-flight: two calls for one intent on this client share one operation.
-    const inFlight = new Map<string, { fingerprint: string; settlement: Promise<Settlement> }>();
+    const flights = new Map<string, Flight>();
+    const recording = new Set<Promise<unknown>>();
 
-    function operate(call: PreparedCall, run: () => Promise<Settlement>): Promise<Settlement> {
+    /** Two calls for one intent share one operation; each caller keeps its own signal. */
+    function join(call: PreparedCall, signal: AbortSignal | undefined): Promise<Settlement> {
       const slot = `${call.scope}\n${call.id}`;
-      const current = inFlight.get(slot);
-      if (current !== undefined) {
-        return current.fingerprint === call.fingerprint ? current.settlement : Promise.resolve(mismatch(call));
+      let flight = flights.get(slot);
+      if (flight !== undefined && flight.fingerprint !== call.fingerprint) return Promise.resolve(mismatch(call, options));
+      if (flight === undefined) {
+        const controller = new AbortController();
+        const settlement = runCall(call, options, controller.signal).then((settled) => {
+          // The slot stays taken until the outcome is recorded, so a next call with this key
+          // finds it in the journal rather than waiting out this client's own lease.
+          if (settled.journaled) recording.add(settled.journaled.finally(() => recording.delete(settled.journaled!)));
+          return settled;
+        });
+        flight = { fingerprint: call.fingerprint, settlement, controller, callers: 0 };
+        const current = flight;
+        flights.set(slot, current);
+        void settlement.then((settled) => settled.journaled, () => undefined).finally(() => flights.get(slot) === current && flights.delete(slot));
       }
-      const settlement = run().finally(() => inFlight.delete(slot));
-      inFlight.set(slot, { fingerprint: call.fingerprint, settlement });
-      return settlement;
+      return withOwnSignal(flight, signal);
     }
 
-    function keyed(method: string) {
+    function keyed(method: KeyedMethod) {
       return (input: Input, callOptions: CallOptions = {}): DurableResponsePromise => {
         const response = (async (): Promise<DurableResponse> => {
+          // Aborted before the call: nothing is journaled, so nothing is sent later either.
+          callOptions.signal?.throwIfAborted();
           const call = await prepareCall(method, input, callOptions, options);
-          const settlement = await operate(call, () => runOperation(call, options));
+          const settlement = await join(call, callOptions.signal);
           const { answer, error } = settlement;
           // throwHttpErrors: false hands back plain non-2xx answers; idempotency errors still throw.
           if (answer === undefined || (error !== undefined && !(error instanceof HTTPError && !call.throwHttpErrors))) throw error;
@@ -68,12 +103,13 @@ export function makeCreateClient(platform: Platform) {
     }
 
     function plain(method: 'get' | 'head') {
-      return (input: Input, callOptions: Omit<CallOptions, 'idempotencyKey' | 'json' | 'body'> = {}): ResponsePromise =>
+      return (input: Input, callOptions: PlainCallOptions = {}): ResponsePromise =>
         ky(resolveUrl(input, options, callOptions.searchParams), {
           method,
           headers: mergeHeaders(options.headers, callOptions.headers),
           retry: { limit: (callOptions.retry === undefined ? options.retry : normalizeRetry(callOptions.retry)).limit },
-          timeout: normalizeTimeout(callOptions.timeout, options.timeout),
+          timeout: timeLimit('timeout', callOptions.timeout, options.timeout),
+          totalTimeout: timeLimit('totalTimeout', callOptions.totalTimeout, options.totalTimeout),
           throwHttpErrors: callOptions.throwHttpErrors ?? options.throwHttpErrors,
           signal: callOptions.signal,
           fetch: options.fetch,
@@ -88,20 +124,46 @@ export function makeCreateClient(platform: Platform) {
       delete: keyed('DELETE'),
       get: plain('get'),
       head: plain('head'),
-      async pending() {
-        return (await listPending(options)).map(toPendingIntent);
-      },
-      async recover(recoverOptions: RecoverOptions = {}) {
-        const outcomes: RecoveryOutcome[] = [];
-        for (const intent of await listPending(options)) {
-          const call = callFromIntent(intent, options);
-          const settlement = await operate(call, () => runOperation(call, options, recoverOptions));
-          const outcome = toRecoveryOutcome(intent, settlement);
-          emit(options.on.recovery, { method: intent.method, url: intent.url, ...outcome });
-          outcomes.push(outcome);
-        }
-        return outcomes;
+      pending: () => listPending(options),
+      recover: (recoverOptions) => recoverOnce(options, recoverOptions),
+      resolve: (intent, state) => resolveIntent(options, intent, state),
+      enqueue: (method, input, callOptions = {}) => enqueue(options, method, input, callOptions),
+      relay: (relayOptions) => relayLoop(options, relayOptions),
+      async close() {
+        await Promise.allSettled([...flights.values()].map((flight) => flight.settlement));
+        await Promise.allSettled(recording);
+        await options.store.close();
       },
     };
   };
+}
+
+/** The shared operation, as one caller sees it: its own abort rejects only it. */
+function withOwnSignal(flight: Flight, signal: AbortSignal | undefined): Promise<Settlement> {
+  flight.callers++;
+  if (signal === undefined) return flight.settlement;
+  return new Promise<Settlement>((resolve, reject) => {
+    const leave = () => {
+      reject(signal.reason);
+      if (--flight.callers === 0) flight.controller.abort(signal.reason);
+    };
+    signal.addEventListener('abort', leave, { once: true });
+    flight.settlement.then(resolve, reject).finally(() => signal.removeEventListener('abort', leave));
+  });
+}
+
+const KEYED_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+async function enqueue(options: NormalizedOptions, method: KeyedMethod, input: Input, callOptions: CallOptions): Promise<{ idempotencyKey: string }> {
+  const verb = typeof method === 'string' ? method.toUpperCase() : '';
+  if (!KEYED_METHODS.has(verb)) throw new TypeError(`enqueue() takes POST, PUT, PATCH or DELETE, got ${String(method)}.`);
+  const call = await prepareCall(verb, input, callOptions, options);
+  let existing;
+  try {
+    existing = await options.store.create(newIntent(call, options, null));
+  } catch (cause) {
+    throw storeError(`Could not journal the intent of key "${call.idempotencyKey}"; nothing will be sent`, call.idempotencyKey, cause);
+  }
+  if (existing !== undefined && existing.fingerprint !== call.fingerprint) throw mismatch(call, options).error;
+  return { idempotencyKey: call.idempotencyKey };
 }

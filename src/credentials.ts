@@ -1,7 +1,53 @@
 /**
- * Header names that may carry a credential: never written to any journal, whatever an allow-list
- * says. Broad on purpose: a journal outlives the process, and its backups outlive the journal.
+ * What counts as a secret, in one place: header names that may carry a credential, and query
+ * parameters that may. A journal outlives the process and its backups outlive the journal, so
+ * both lists are broad on purpose: a false positive costs a header not replayed, a false
+ * negative leaks a key.
  */
-const CREDENTIAL = /authorization|cookie|token|secret|api[-_]?key|password|credential/i;
 
-export const isCredentialHeader = (name: string): boolean => CREDENTIAL.test(name);
+/** auth, key, token, secret, session, signature, cookie, password, credential, in any header name. */
+const CREDENTIAL_HEADER = /auth|key|token|secret|session|signature|cookie|passw|credential/i;
+
+/** Query parameters masked wherever a URL is shown (errors, events, `pending()`, the CLI). */
+export const DEFAULT_SECRET_PARAMS: readonly string[] = [
+  'api_key',
+  'apikey',
+  'key',
+  'token',
+  'access_token',
+  'signature',
+  'sig',
+  'password',
+  'secret',
+];
+
+/**
+ * Whether a header name may carry a credential: never journaled, whatever `persistHeaders` says.
+ * The idempotency key header itself is named by the client and exempt (it is not a secret).
+ */
+export function isCredentialHeader(name: string): boolean {
+  return CREDENTIAL_HEADER.test(name);
+}
+
+const MASK = '***';
+
+/**
+ * The URL as it may be shown to a person: credential-like query values replaced by `***`.
+ * The journal keeps the URL as sent (recovery must send the same request); only its display is
+ * masked. Userinfo never gets this far: it is refused before anything is stored.
+ */
+export function maskUrl(url: string, secretParams: ReadonlySet<string>): string {
+  const queryAt = url.indexOf('?');
+  if (queryAt === -1) return url;
+  const parsed = new URL(url);
+  let masked = false;
+  for (const name of new Set(parsed.searchParams.keys())) {
+    if (!secretParams.has(name.toLowerCase())) continue;
+    const count = parsed.searchParams.getAll(name).length;
+    parsed.searchParams.delete(name);
+    for (let i = 0; i < count; i++) parsed.searchParams.append(name, MASK);
+    masked = true;
+  }
+  // URLSearchParams would escape the mask's asterisks; unescape them for readability.
+  return masked ? parsed.href.replaceAll('%2A%2A%2A', MASK) : url;
+}

@@ -1,4 +1,4 @@
-/** What a call did, as it happens: for logs, counters and traces (`on` option). */
+/** What a call did, as it happens: for logs, counters and traces (`on` option). URLs have credential-like query values masked. */
 export interface OperationEvent {
   idempotencyKey: string;
   method: string;
@@ -6,23 +6,39 @@ export interface OperationEvent {
 }
 
 export interface DurableEvents {
-  /** An attempt is about to be sent (1-based `attempt`). */
-  attempt?(event: OperationEvent & { attempt: number }): void;
+  /** An attempt is about to be sent (1-based `attempt`, counting every owner's attempts). */
+  attempt?(event: OperationEvent & { attempt: number }): void | Promise<void>;
   /** An attempt failed and another follows after `delay` ms; `reason` says why (`network error`, `timeout`, `503`, `429`, `409 in flight`). */
-  retry?(event: OperationEvent & { attempt: number; delay: number; reason: string; error: unknown }): void;
+  retry?(event: OperationEvent & { attempt: number; delay: number; reason: string; error: unknown }): void | Promise<void>;
   /** The server marked its answer as a replay of an earlier one. */
-  replay?(event: OperationEvent & { status: number }): void;
+  replay?(event: OperationEvent & { status: number }): void | Promise<void>;
   /** The journal settled the call without a request: a `succeeded` answer or a `failed` error repeated, or an `expired` intent refused. */
-  journalAnswer?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' }): void;
-  /** `recover()` finished with one intent. */
-  recovery?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' | 'pending'; error?: unknown }): void;
+  journalAnswer?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' }): void | Promise<void>;
+  /** `recover()` or `relay()` finished with one intent; `skipped`: not this client's to send. */
+  recovery?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' | 'pending' | 'skipped'; error?: unknown }): void | Promise<void>;
+  /** A listener threw or rejected; the call went on as if it had not. */
+  error?(event: { listener: string; error: unknown }): void;
 }
 
-/** A listener that throws must not change what the call does. */
-export function emit<E>(listener: ((event: E) => void) | undefined, event: E): void {
+/** A listener that throws or rejects must not change what the call does, nor crash the process. */
+export function emit<K extends Exclude<keyof DurableEvents, 'error'>>(
+  on: DurableEvents,
+  name: K,
+  event: Parameters<NonNullable<DurableEvents[K]>>[0],
+): void {
+  const listener = on[name] as ((event: unknown) => unknown) | undefined;
+  if (listener === undefined) return;
+  const reportFailure = (error: unknown) => {
+    try {
+      on.error?.({ listener: name, error });
+    } catch {
+      // The error listener failing too is where reporting ends.
+    }
+  };
   try {
-    listener?.(event);
-  } catch {
-    // Deliberately ignored; see above.
+    const result = listener(event);
+    if (result instanceof Promise) result.catch(reportFailure);
+  } catch (error) {
+    reportFailure(error);
   }
 }

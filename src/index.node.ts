@@ -1,11 +1,11 @@
-/** durable-fetch in Node: intents default to the file journal in `.idempotency`. */
+/** durable-fetch in Node: intents default to the SQLite journal `.idempotency/intents.db`. */
 import { createHash } from 'node:crypto';
 import { makeCreateClient } from './client.js';
-import { fileStore } from './stores/file.js';
+import { sqliteStore } from './stores/sqlite.js';
 
 export * from './common.js';
 
 export const createClient = makeCreateClient({
-  defaultStore: () => fileStore('.idempotency'),
+  defaultStore: () => sqliteStore(),
   sha256: (data) => createHash('sha256').update(data).digest('hex'),
 });

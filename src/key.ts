@@ -1,7 +1,8 @@
 import { v4 as uuidv4 } from 'uuid';
 import { IdempotencyKeyInvalidError } from './errors.js';
+import type { KeyFormat } from './stores/store.js';
 
-export type KeyFormat = 'token' | 'sf-string';
+export type { KeyFormat } from './stores/store.js';
 
 export function generateKey(): string {
   return uuidv4();

@@ -1,3 +1,3 @@
 // The Node-only entry: stores that need `node:` modules.
-export { fileStore } from './stores/file.js';
-export type { FileStore, FileStoreOptions, FileStoreStats } from './stores/file.js';
+export { sqliteStore, openSqliteReadOnly } from './stores/sqlite.js';
+export type { SqliteStore, SqliteStoreOptions, SqliteStats, SqliteReader } from './stores/sqlite.js';

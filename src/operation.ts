@@ -1,5 +1,14 @@
-import ky, { HTTPError, type NormalizedOptions as KyNormalizedOptions } from 'ky';
-import { classifyAnswer, type Verdict } from './classify.js';
+/**
+ * One logical operation: key → journal → own → attempts → classify → settle.
+ *
+ * Nothing is sent until the intent's `create` has resolved (one durable commit on the critical
+ * path). The outcome is recorded after the caller has its answer: if the process dies first, the
+ * intent is still pending under the same key, and recovery gets the server's replay.
+ */
+import { HTTPError, type NormalizedOptions as KyNormalizedOptions, TimeoutError } from 'ky';
+import { sendAttempt } from './attempt.js';
+import { classifyAnswer, parseBody, type Verdict } from './classify.js';
+import { maskUrl } from './credentials.js';
 import {
   IdempotencyConflictError,
   IdempotencyKeyExpiredError,
@@ -8,12 +17,13 @@ import {
   IdempotencyStoreError,
 } from './errors.js';
 import { emit } from './events.js';
-import { toBase64 } from './fingerprint.js';
+import { formatKey } from './key.js';
 import type { NormalizedOptions } from './options.js';
-import type { PreparedCall } from './request.js';
-import { fromStoredResponse, toResponse, toStoredResponse, type Answer } from './response.js';
-import { RetryableAnswer, withRetries } from './retry.js';
-import type { Intent, IntentState, IntentStore } from './stores/store.js';
+import { Lease } from './ownership.js';
+import { mergeHeaders, type PreparedCall } from './request.js';
+import { type Answer, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
+import { RetryableAnswer, type RetryPolicy, withRetries } from './retry.js';
+import type { Intent, IntentState } from './stores/store.js';
 
 /** How one logical operation ended, for the caller and for `recover()`. */
 export interface Settlement {
@@ -25,158 +35,228 @@ export interface Settlement {
   replayed?: boolean;
   /** Attempts this call made; default 0 (the journal answered). */
   attempts?: number;
+  /** Resolves once the outcome is in the journal (or could not be written). */
+  journaled?: Promise<unknown>;
 }
 
-/**
- * One logical operation: key → journal → attempts → classify → settle.
- * Nothing is sent until the intent's `put` has resolved.
- */
-export async function runOperation(
-  call: PreparedCall,
-  options: NormalizedOptions,
-  { resendExpired = false } = {},
-): Promise<Settlement> {
-  const journal = journalOf(call, options.store);
-  const existing = call.generatedKey ? undefined : await journal.get();
-  const { on } = options;
-  const about = { idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href };
+/** How requests of one operation go out: the headers of this moment (credentials included), limits, retries. */
+export interface Transport {
+  headers: Headers;
+  timeout: number | false;
+  totalTimeout: number | false;
+  retry: RetryPolicy;
+  /** When it gives up for now, the intent is left to others after this many ms (0: at once). */
+  retryLaterMs?: number;
+}
 
-  let intent: Intent;
-  if (existing === undefined) {
-    intent = newIntent(call, options);
-    await journal.put(intent);
-  } else {
-    let answered = answerFromJournal(existing, call, options);
-    if (answered === undefined && !resendExpired && Date.now() - existing.createdAt > options.keyTtlMs) {
-      await journal.put({ ...existing, state: 'expired', updatedAt: Date.now() });
-      answered = { state: 'expired', error: expiredError(existing, options) };
-    }
-    if (answered !== undefined) {
-      if (answered.state !== undefined && answered.state !== 'pending') emit(on.journalAnswer, { ...about, state: answered.state });
-      return answered;
-    }
-    intent = existing;
-  }
+/** An intent this client owns now, with its lease. */
+export interface Owned {
+  intent: Intent;
+  lease: Lease;
+}
+
+/** A caller's call: journal it (or find it journaled), take ownership, send, settle. */
+export async function runCall(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
+  const acquired = await acquire(call, options, signal);
+  return 'state' in acquired ? acquired : sendOwned(acquired, call, options, signal);
+}
+
+/** Sends an owned intent until it settles, gives up for now, or ownership is lost; records the result. */
+export async function sendOwned({ intent, lease }: Owned, transport: Transport, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
+  const about = describe(intent, options);
+  const url = new URL(intent.url);
+  const headers = mergeHeaders(transport.headers, intent.headers);
+  headers.set(intent.keyHeader, formatKey(intent.idempotencyKey, intent.keyFormat));
+  const deadline = transport.totalTimeout === false ? signal : AbortSignal.any([signal, AbortSignal.timeout(transport.totalTimeout)]);
 
   let attempts = 0;
-  const sendOnce = async (): Promise<{ answer: Answer; verdict: Verdict }> => {
+  const attempt = async (): Promise<{ answer: Answer; verdict: Verdict }> => {
+    if (attempts > 0 && !(await lease.check())) throw new OwnershipLost();
     attempts++;
-    emit(on.attempt, { ...about, attempt: intent.attempts + attempts });
-    const response = await ky(call.url, {
-      method: call.method,
-      headers: call.headers,
-      body: call.body as BodyInit | undefined,
-      timeout: call.timeout,
-      retry: 0,
-      throwHttpErrors: false,
-      signal: call.signal,
-      fetch: options.fetch,
-      hooks: options.hooks,
-    });
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const text = response.ok ? '' : new TextDecoder().decode(bytes);
-    const verdict = classifyAnswer(response, text, options);
-    const answer = { status: response.status, statusText: response.statusText, headers: response.headers, bytes, url: response.url };
+    emit(options.on, 'attempt', { ...about, attempt: intent.attempts + attempts });
+    const answer = await sendAttempt({ url, method: intent.method, headers, body: intent.body, shownUrl: about.url }, transport.timeout, deadline, options);
+    const verdict = classifyAnswer(toResponse(answer), answer.status < 300 ? '' : new TextDecoder().decode(answer.bytes), options);
     if (verdict.kind === 'transient' || verdict.kind === 'conflict') throw new RetryableAnswer(answer, verdict);
     return { answer, verdict };
   };
 
   let result: { answer: Answer; verdict: Verdict };
   try {
-    result = await withRetries(sendOnce, call.retry, call.signal, (event) => emit(on.retry, { ...about, ...event }));
+    result = await withRetries(attempt, transport.retry, deadline, (event) => emit(options.on, 'retry', { ...about, ...event }));
   } catch (error) {
-    // An abort stops at once: the intent stays pending exactly as journaled.
-    if (call.signal?.aborted) return { state: 'pending', error: call.signal.reason ?? error, attempts };
-    await journal.settle({ ...intent, attempts: intent.attempts + attempts, updatedAt: Date.now() });
-    const finalError = error instanceof RetryableAnswer ? answerError(error.verdict, error.answer, call) : error;
-    const answer = error instanceof RetryableAnswer ? error.answer : undefined;
-    return { state: 'pending', answer, error: finalError, attempts };
+    // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
+    const now = Date.now();
+    const release = { state: 'pending' as const, attempts: intent.attempts + attempts, owner: null, leaseUntil: now + (transport.retryLaterMs ?? 0), updatedAt: now };
+    const journaled = lease.finish(release).catch(() => false);
+    return { state: 'pending', ...givenUp(error, intent, options, signal, deadline), attempts, journaled };
   }
 
   const { answer, verdict } = result;
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
-  await journal.settle({
-    ...intent,
-    state,
-    attempts: intent.attempts + attempts,
-    updatedAt: Date.now(),
-    response: toStoredResponse(answer),
-  });
+  const journaled = lease
+    .finish({ state, attempts: intent.attempts + attempts, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answer) })
+    .catch(() => false);
   if (verdict.kind === 'success') {
-    if (verdict.replayed) emit(on.replay, { ...about, status: answer.status });
-    return { state, answer, replayed: verdict.replayed, attempts };
+    if (verdict.replayed) emit(options.on, 'replay', { ...about, status: answer.status });
+    return { state, answer, replayed: verdict.replayed, attempts, journaled };
   }
-  return { state, answer, error: answerError(verdict, answer, call), attempts };
+  return { state, answer, error: answerError(verdict, answer, intent, options), attempts, journaled };
 }
 
-/** What the journal already knows settles the call without a request, or says to resend. */
+/** Why an attempt loop stopped without a final answer, as the error the caller sees. */
+function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal): Pick<Settlement, 'answer' | 'error'> {
+  if (signal.aborted) return { error: signal.reason };
+  if (deadline.aborted) return { error: timeoutError(intent, options) };
+  if (error instanceof OwnershipLost) {
+    return { error: new IdempotencyConflictError(`Key "${intent.idempotencyKey}" was taken over by another owner after this one's lease ran out; this call stopped sending.`, { idempotencyKey: intent.idempotencyKey }) };
+  }
+  if (error instanceof RetryableAnswer) return { answer: error.answer, error: answerError(error.verdict, error.answer, intent, options) };
+  return { error };
+}
+
+/** ky's TimeoutError, naming the request without a secret. */
+export function timeoutError(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions): TimeoutError {
+  const { method, url } = describe(intent, options);
+  return new TimeoutError(new Request(url, { method }));
+}
+
+/** The lease ran out and someone else claimed the intent: stop, write nothing. */
+class OwnershipLost extends Error {}
+
+/** How long a caller waits between looks at an intent another owner holds. */
+const OWNER_POLL_MS = 250;
+
+/**
+ * Journals the call's intent, or finds it journaled: answered from the journal, refused, or
+ * pending — then it waits until no live owner holds it and takes it over.
+ */
+async function acquire(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Owned | Settlement> {
+  const store = guardedStore(call, options);
+  const fresh = newIntent(call, options);
+  let existing = await store.create(fresh);
+  for (;;) {
+    if (existing === undefined) return { intent: fresh, lease: new Lease(options.store, call.scope, call.id, 1, fresh.leaseUntil, options.leaseMs) };
+    const answered = answerFromJournal(existing, call, options);
+    if (answered !== undefined) return answered;
+    const now = Date.now();
+    if (existing.leaseUntil > now) {
+      await pause(Math.min(existing.leaseUntil - now, OWNER_POLL_MS), signal);
+      existing = (await store.get()) ?? (await store.create(fresh));
+      continue;
+    }
+    const version = await store.update(existing.version, now > existing.expiresAt ? { state: 'expired', updatedAt: now } : takeOver(options, now));
+    if (version !== undefined && now <= existing.expiresAt) {
+      const intent = { ...existing, ...takeOver(options, now), version };
+      return { intent, lease: new Lease(options.store, call.scope, call.id, version, intent.leaseUntil, options.leaseMs) };
+    }
+    existing = (await store.get()) ?? (await store.create(fresh));
+  }
+}
+
+/** The change that makes this client an intent's owner. */
+export function takeOver(options: NormalizedOptions, now: number) {
+  return { owner: options.owner, leaseUntil: now + options.leaseMs, updatedAt: now };
+}
+
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** What the journal already knows settles the call without a request, or says to send it. */
 function answerFromJournal(existing: Intent, call: PreparedCall, options: NormalizedOptions): Settlement | undefined {
-  if (existing.fingerprint !== call.fingerprint) return mismatch(call);
+  if (existing.fingerprint !== call.fingerprint) return mismatch(call, options);
+  const about = describe(existing, options);
   if (existing.state === 'expired') {
+    emit(options.on, 'journalAnswer', { ...about, state: 'expired' });
     return { state: 'expired', error: expiredError(existing, options) };
   }
   if (existing.state === 'pending' || existing.response === undefined) return undefined;
   const answer = fromStoredResponse(existing.response, existing.url);
+  emit(options.on, 'journalAnswer', { ...about, state: existing.state });
   if (existing.state === 'succeeded') return { state: 'succeeded', answer, replayed: true, attempts: 0 };
   const verdict = classifyAnswer(toResponse(answer), new TextDecoder().decode(answer.bytes), options);
-  return { state: 'failed', answer, error: answerError(verdict, answer, call) };
+  return { state: 'failed', answer, error: answerError(verdict, answer, existing, options) };
 }
 
 /** The key already stands for another request on this route: refused before anything is sent. */
-export function mismatch(call: PreparedCall): Settlement {
+export function mismatch(call: PreparedCall, options: NormalizedOptions): Settlement {
   const error = new IdempotencyMismatchError(
-    `Key "${call.idempotencyKey}" was used for another ${call.method} ${call.url.pathname} request; nothing was sent. Use a new key.`,
+    `Key "${call.idempotencyKey}" was already used for a different ${call.method} ${maskUrl(call.url.href, options.secretParams)} request (other body or query); nothing was sent. ` +
+      'If this is a new operation, use a new key; if it is the same one, send exactly the same request.',
     { idempotencyKey: call.idempotencyKey },
   );
   return { state: undefined, error };
 }
 
-function newIntent(call: PreparedCall, options: NormalizedOptions): Intent {
+/** The record journaled before the first attempt: owned by this client from the start. */
+export function newIntent(call: PreparedCall, options: NormalizedOptions, owner: string | null = options.owner): Intent {
   const now = Date.now();
   return {
     scope: call.scope,
+    id: call.id,
     idempotencyKey: call.idempotencyKey,
     method: call.method,
     url: call.url.href,
+    origin: call.url.origin,
     headers: call.persistedHeaders,
-    ...(call.body === undefined ? {} : { body: toBase64(call.body) }),
+    keyHeader: call.keyHeader,
+    keyFormat: call.keyFormat,
+    ...(call.body === undefined ? {} : { body: call.body }),
     fingerprint: call.fingerprint,
     createdAt: now,
     updatedAt: now,
     expiresAt: now + options.keyTtlMs,
     attempts: 0,
     state: 'pending',
+    owner,
+    leaseUntil: owner === null ? 0 : now + options.leaseMs,
+    version: 1,
   };
 }
 
-/**
- * Store failures before sending stop the call. Recording the outcome may fail after the server
- * answered: the answer still goes to the caller, because the intent stays pending under the same
- * key and a later `recover()` gets the server's replay rather than a second operation.
- */
-function journalOf(call: PreparedCall, store: IntentStore) {
+/** The store as a call sees it before sending: every failure is an `IdempotencyStoreError`, and nothing has been sent. */
+function guardedStore(call: PreparedCall, options: NormalizedOptions) {
+  const { store } = options;
   const guard = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
     } catch (cause) {
-      throw new IdempotencyStoreError(`Could not ${what} the intent of key "${call.idempotencyKey}"; nothing was sent: ${String(cause)}`, {
-        idempotencyKey: call.idempotencyKey,
-        cause,
-      });
+      throw storeError(`Could not ${what} the intent of key "${call.idempotencyKey}"; nothing was sent`, call.idempotencyKey, cause);
     }
   };
   return {
     get: () => guard('read', () => store.get(call.scope, call.id)),
-    put: (intent: Intent) => guard('store', () => store.put(intent)),
-    settle: (intent: Intent) => store.put(intent).catch(() => undefined),
+    create: (intent: Intent) => guard('journal', () => store.create(intent)),
+    update: (version: number, change: Parameters<typeof store.update>[3]) => guard('update', () => store.update(call.scope, call.id, version, change)),
   };
 }
 
-function expiredError(intent: Intent, options: NormalizedOptions): IdempotencyKeyExpiredError {
+export function storeError(what: string, idempotencyKey: string, cause: unknown): IdempotencyStoreError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new IdempotencyStoreError(`${what}: ${reason}`, { idempotencyKey, cause });
+}
+
+export function expiredError(intent: Pick<Intent, 'idempotencyKey'>, options: NormalizedOptions): IdempotencyKeyExpiredError {
   return new IdempotencyKeyExpiredError(
-    `Key "${intent.idempotencyKey}" is older than keyTtlMs (${options.keyTtlMs} ms): not resent, as the server may run it twice.`,
+    `Key "${intent.idempotencyKey}" is older than keyTtlMs (${options.keyTtlMs} ms) and its outcome is unknown: not resent, as the server may ` +
+      "have forgotten the key and run it twice. Check with the API, then settle it with resolve(), or resend it knowingly with recover({ resendExpired: true }).",
     { idempotencyKey: intent.idempotencyKey },
   );
+}
+
+/** What the events and messages say about an intent: never its body, headers or a secret in its URL. */
+export function describe(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions) {
+  return { idempotencyKey: intent.idempotencyKey, method: intent.method, url: maskUrl(intent.url, options.secretParams) };
 }
 
 /** What each kind of server refusal says, and what to do about it. */
@@ -187,19 +267,17 @@ const REFUSALS = {
 } as const;
 
 /** The error a final (or finally retried-out) non-2xx answer stands for. */
-function answerError(verdict: Verdict, answer: Answer, call: PreparedCall): Error {
+export function answerError(verdict: Verdict, answer: Answer, intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions): Error {
   const code = verdict.kind === 'success' ? undefined : verdict.code;
   const refusal = verdict.kind === 'conflict' && !verdict.signal ? undefined : REFUSALS[verdict.kind as keyof typeof REFUSALS];
   const response = toResponse(answer);
+  const { idempotencyKey, method, url } = describe(intent, options);
   if (refusal === undefined) {
-    const request = new Request(call.url, { method: call.method, headers: call.headers });
-    return Object.assign(new HTTPError(response, request, {} as KyNormalizedOptions), { idempotencyKey: call.idempotencyKey });
+    // The request in the error names what was sent, never with its credentials.
+    const error = new HTTPError(response, new Request(url, { method }), {} as KyNormalizedOptions);
+    const text = new TextDecoder().decode(answer.bytes);
+    return Object.assign(error, { idempotencyKey, data: text === '' ? undefined : parseBody(text) });
   }
   const [ErrorClass, says] = refusal;
-  return new ErrorClass(`Server says key "${call.idempotencyKey}" ${says} (${answer.status} on ${call.method} ${call.url.href}).`, {
-    idempotencyKey: call.idempotencyKey,
-    status: answer.status,
-    code,
-    response,
-  });
+  return new ErrorClass(`Server says key "${idempotencyKey}" ${says} (${answer.status} on ${method} ${url}).`, { idempotencyKey, status: answer.status, code, response });
 }

@@ -1,24 +1,36 @@
 import type { Hooks, SearchParamsOption } from 'ky';
 import type { Classifier } from './classify.js';
-import { isCredentialHeader } from './credentials.js';
+import { DEFAULT_SECRET_PARAMS, isCredentialHeader } from './credentials.js';
 import type { DurableEvents } from './events.js';
 import type { Sha256 } from './fingerprint.js';
-import type { KeyFormat } from './key.js';
+import { generateKey } from './key.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
-import type { IntentStore } from './stores/store.js';
+import type { IntentStore, KeyFormat } from './stores/store.js';
 
+/** Everything `createClient` accepts. Each option is checked once, here; a bad one is a `TypeError` naming it. */
 export interface ClientOptions {
-  /** Prepended to every relative input, as in ky (input must then not start with `/`). */
-  prefixUrl?: string | URL;
-  /** Sent on every attempt and every recovery. Never persisted (credentials live here). */
+  /**
+   * Joined to every string input before it is resolved, as in ky 2 (`prefix: 'https://api.example.com/v1/'`
+   * then `api.post('payouts')`). Also the default of `origins`.
+   */
+  prefix?: string | URL;
+  /** Resolves relative inputs by the URL standard, as in ky 2. Also the default of `origins`. */
+  baseUrl?: string | URL;
+  /** Sent on every attempt and every recovery. Never persisted: credentials live here. */
   headers?: HeadersInit;
-  /** Where intents are journaled. Default: `fileStore('.idempotency')` in Node, `indexedDbStore()` in browsers. */
+  /** Where intents are journaled. Default: `sqliteStore()` in Node, `indexedDbStore()` in browsers. */
   store?: IntentStore;
   /** Retries per call: a number (`limit`) or `RetryOptions`. Default `{ limit: 2 }`. */
   retry?: number | RetryOptions;
-  /** Per-attempt timeout in ms, or `false`. Default 10 000. */
+  /** Per-attempt time limit in ms, covering the answer's headers and its body, or `false`. Default 10 000. */
   timeout?: number | false;
-  /** How long the server remembers a key. Older pending intents are not resent by `recover()`. Default 24 h (seed 002: 90 000). */
+  /**
+   * Time limit of a whole call in ms, every attempt and wait included, or `false` (default). When
+   * it runs out the intent stays pending. Set it for a `recover()` at start-up that must not hold
+   * the start-up back.
+   */
+  totalTimeout?: number | false;
+  /** How long the server remembers a key, ms. Older unknown outcomes become `expired`. Default 24 h (seed 002: 90 000). */
   keyTtlMs?: number;
   /** Longest key accepted. Default 255 (seed 003: 128). */
   maxKeyLength?: number;
@@ -26,19 +38,28 @@ export interface ClientOptions {
   keyHeader?: string;
   /** `'token'` (default, the bare key) or `'sf-string'` (quoted, as the IETF draft writes it). */
   keyFormat?: KeyFormat;
-  /** Partition of the journal (e.g. a tenant). Default: the request origin. */
+  /** Partition of the journal (a tenant, an API key). Default `'default'`. */
   scope?: string;
-  /** Request headers kept with the intent for `recover()`. Default `['content-type']`. Credentials are refused. */
-  persistHeaders?: string[];
+  /**
+   * Origins that `recover()` and `relay()` may send to. Default: the origin of `prefix` or
+   * `baseUrl`; a client with neither must list them to recover.
+   */
+  origins?: readonly string[];
+  /** Request headers kept with the intent, for recovery. Default `['content-type']`. Credentials are refused. */
+  persistHeaders?: readonly string[];
+  /** Query parameters masked wherever a URL is shown. Default: api_key, apikey, key, token, access_token, signature, sig, password, secret. */
+  secretParams?: readonly string[];
+  /** How long an owner's claim on an intent lasts, ms; renewed while it works. Default 30 000. */
+  leaseMs?: number;
   /** Teach the client an unusual server's idempotency answers; runs before the built-in rules. */
   classify?: Classifier;
   /** More response headers that mark a replay (value `true`, `1` or `replayed`). */
-  replayHeaders?: string[];
+  replayHeaders?: readonly string[];
   /** The fetch to use. Default `globalThis.fetch`. */
   fetch?: typeof fetch;
-  /** ky's hooks, run on every attempt (`beforeRequest`, `afterResponse`). */
+  /** ky 2's hooks (each receives ky's state object), run on every attempt. */
   hooks?: Hooks;
-  /** Listeners for what each call does: attempts, retries, replays, journal answers, recoveries. */
+  /** Listeners for what each call does. A listener that throws or rejects never changes a call. */
   on?: DurableEvents;
   /** Default query parameters, merged under each call's. */
   searchParams?: SearchParamsOption;
@@ -47,18 +68,21 @@ export interface ClientOptions {
 }
 
 export interface CallOptions {
-  /** Serialised with JSON.stringify; sets `content-type: application/json`. */
+  /** Serialised with JSON.stringify; sets `content-type: application/json` unless a JSON-family type is given. */
   json?: unknown;
   body?: BodyInit | null;
   headers?: HeadersInit;
   /** A stable key makes a script re-runnable; default a fresh UUID per call. */
   idempotencyKey?: string;
-  /** Aborting stops at once; the intent stays pending for `recover()`. */
+  /** Aborting stops this caller at once; the intent stays pending for `recover()`. */
   signal?: AbortSignal;
   timeout?: number | false;
+  totalTimeout?: number | false;
   searchParams?: SearchParamsOption;
   throwHttpErrors?: boolean;
   retry?: number | RetryOptions;
+  /** Headers kept with this intent besides the client's `persistHeaders` (e.g. `stripe-account`). */
+  persistHeaders?: readonly string[];
 }
 
 /** What an entry point supplies for its runtime. */
@@ -70,17 +94,25 @@ export interface Platform {
 
 export interface NormalizedOptions {
   sha256: Sha256;
-  prefixUrl: string | undefined;
+  prefix: string | undefined;
+  baseUrl: string | undefined;
   headers: Headers;
   store: IntentStore;
   retry: RetryPolicy;
   timeout: number | false;
+  totalTimeout: number | false;
   keyTtlMs: number;
   maxKeyLength: number;
   keyHeader: string;
   keyFormat: KeyFormat;
-  scope: string | undefined;
+  scope: string;
+  /** Undefined when the client has neither prefix nor baseUrl nor origins: it may not recover. */
+  origins: readonly string[] | undefined;
   persistHeaders: ReadonlySet<string>;
+  secretParams: ReadonlySet<string>;
+  leaseMs: number;
+  /** This client's name as an owner of intents. */
+  owner: string;
   classify?: Classifier;
   replayHeaders: readonly string[];
   fetch?: typeof fetch;
@@ -90,45 +122,128 @@ export interface NormalizedOptions {
   throwHttpErrors: boolean;
 }
 
-function positive(name: string, value: number | undefined, fallback: number): number {
+/** setTimeout's ceiling: a longer delay fires at once, which would turn a timeout into a failure. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** A key TTL is no timer; this bound only keeps `createdAt + keyTtlMs` a sane date. */
+const TEN_YEARS_MS = 10 * 365 * 24 * 60 * 60 * 1000;
+
+function fail(name: string, wanted: string, value: unknown): never {
+  throw new TypeError(`${name} must be ${wanted}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
+}
+
+function positiveInteger(name: string, value: unknown, fallback: number, max: number, unit: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0)) throw new TypeError(`${name} must be a positive number, got ${String(value)}.`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) fail(name, `a whole number of ${unit} from 1 to ${max}`, value);
   return value;
 }
 
-export function normalizeTimeout(timeout: number | false | undefined, fallback: number | false): number | false {
-  if (timeout === undefined) return fallback;
-  if (timeout === false) return false;
-  return positive('timeout', timeout, 0);
+/** A whole number of milliseconds a timer can wait. */
+export function milliseconds(name: string, value: unknown, fallback: number): number {
+  return positiveInteger(name, value, fallback, MAX_TIMER_MS, 'milliseconds');
+}
+
+export function timeLimit(name: string, value: unknown, fallback: number | false): number | false {
+  return value === false ? false : milliseconds(name, value, fallback as number);
+}
+
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function headerName(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !HEADER_NAME.test(value)) fail(name, 'an HTTP header name', value);
+  return value;
+}
+
+function stringList(name: string, value: unknown, fallback: readonly string[]): readonly string[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) fail(name, 'an array of non-empty strings', value);
+  return value;
+}
+
+/** Header names for the journal: lower-cased, never a credential. */
+export function persistableHeaders(name: string, value: unknown, fallback: readonly string[]): Set<string> {
+  const names = new Set(stringList(name, value, fallback).map((header) => headerName(name, header).toLowerCase()));
+  for (const header of names) {
+    if (isCredentialHeader(header)) throw new TypeError(`${name} cannot include "${header}": credentials are never journaled.`);
+  }
+  return names;
+}
+
+/** An absolute http(s) URL without userinfo, as a string; undefined stays undefined. */
+function baseOption(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' && !(value instanceof URL)) fail(name, 'a string or URL', value);
+  const url = absoluteUrl(String(value));
+  if (url === undefined) return String(value);
+  refuseUserinfo(name, url);
+  return url.href;
+}
+
+function absoluteUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL's user:password would be journaled with the intent and shown in every error: refused. */
+export function refuseUserinfo(name: string, url: URL): void {
+  if (url.username !== '' || url.password !== '') {
+    throw new TypeError(`${name} must not carry credentials in the URL (user:password@): pass them in headers, which are never stored.`);
+  }
+}
+
+function originList(value: unknown, prefix: string | undefined, baseUrl: string | undefined): readonly string[] | undefined {
+  if (value !== undefined) {
+    return stringList('origins', value, []).map((origin) => {
+      const url = absoluteUrl(origin);
+      if (url === undefined || url.origin === 'null') fail('origins', 'a list of origins such as "https://api.example.com"', origin);
+      return url.origin;
+    });
+  }
+  const base = [prefix, baseUrl].map((candidate) => candidate && absoluteUrl(candidate)).find((url) => url instanceof URL);
+  return base ? [base.origin] : undefined;
 }
 
 /** Options are read and checked once, here; nothing downstream looks at raw user input. */
 export function normalizeOptions(options: ClientOptions, platform: Platform): NormalizedOptions {
-  const persistHeaders = new Set((options.persistHeaders ?? ['content-type']).map((name) => name.toLowerCase()));
-  for (const name of persistHeaders) {
-    if (isCredentialHeader(name)) throw new TypeError(`persistHeaders cannot include "${name}": credentials are never journaled.`);
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const { keyFormat = 'token', scope = 'default' } = options;
+  if (keyFormat !== 'token' && keyFormat !== 'sf-string') fail('keyFormat', "'token' or 'sf-string'", keyFormat);
+  if (typeof scope !== 'string' || scope === '') fail('scope', 'a non-empty string', scope);
+  for (const name of ['fetch', 'classify'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') fail(name, 'a function', options[name]);
   }
-  const { keyFormat = 'token', scope } = options;
-  if (keyFormat !== 'token' && keyFormat !== 'sf-string') throw new TypeError(`keyFormat must be 'token' or 'sf-string', got ${keyFormat}.`);
-  if (scope !== undefined && !(typeof scope === 'string' && scope)) throw new TypeError('scope must be a non-empty string.');
-  // new URL() throws a TypeError naming a bad prefixUrl.
-  const prefix = options.prefixUrl === undefined ? undefined : new URL(options.prefixUrl);
-  const prefixUrl = prefix?.href.replace(/\/?$/, '/');
+  for (const name of ['on', 'hooks'] as const) {
+    if (options[name] !== undefined && (typeof options[name] !== 'object' || options[name] === null)) fail(name, 'an object', options[name]);
+  }
+  if (options.store !== undefined && typeof options.store?.create !== 'function') fail('store', 'an IntentStore', options.store);
+  if (options.throwHttpErrors !== undefined && typeof options.throwHttpErrors !== 'boolean') fail('throwHttpErrors', 'a boolean', options.throwHttpErrors);
+  const prefix = baseOption('prefix', options.prefix);
+  const baseUrl = baseOption('baseUrl', options.baseUrl);
+  const maxKeyLength = positiveInteger('maxKeyLength', options.maxKeyLength, 255, 65_536, 'characters');
   return {
     ...options,
-    prefixUrl,
+    prefix,
+    baseUrl,
     headers: new Headers(options.headers),
     store: options.store ?? platform.defaultStore(),
     sha256: platform.sha256,
     retry: normalizeRetry(options.retry),
-    timeout: normalizeTimeout(options.timeout, 10_000),
-    keyTtlMs: positive('keyTtlMs', options.keyTtlMs, 24 * 60 * 60 * 1000),
-    maxKeyLength: positive('maxKeyLength', options.maxKeyLength, 255),
-    keyHeader: options.keyHeader ?? 'Idempotency-Key',
+    timeout: timeLimit('timeout', options.timeout, 10_000),
+    totalTimeout: timeLimit('totalTimeout', options.totalTimeout, false),
+    keyTtlMs: positiveInteger('keyTtlMs', options.keyTtlMs, 24 * 60 * 60 * 1000, TEN_YEARS_MS, 'milliseconds'),
+    maxKeyLength,
+    keyHeader: headerName('keyHeader', options.keyHeader ?? 'Idempotency-Key'),
     keyFormat,
-    scope: scope ?? prefix?.origin,
-    persistHeaders,
-    replayHeaders: options.replayHeaders ?? [],
+    scope,
+    origins: originList(options.origins, prefix, baseUrl),
+    persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, ['content-type']),
+    secretParams: new Set(stringList('secretParams', options.secretParams, DEFAULT_SECRET_PARAMS).map((name) => name.toLowerCase())),
+    leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
+    owner: generateKey(),
+    replayHeaders: stringList('replayHeaders', options.replayHeaders, []),
     on: options.on ?? {},
     throwHttpErrors: options.throwHttpErrors ?? true,
   };

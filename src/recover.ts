@@ -1,81 +1,196 @@
-import { fromBase64 } from './fingerprint.js';
-import { formatKey } from './key.js';
+/**
+ * Finishing what a dead (or discouraged) owner started: `pending()` lists the unknown outcomes,
+ * `recover()` claims and resends them once, `relay()` does so continuously, `resolve()` lets an
+ * operator settle one by hand.
+ *
+ * Authority: an intent goes only where this client may send — its scope and its `origins` — with
+ * the intent's own key header and format, its stored headers and the client's credentials of this
+ * moment. Anything else is reported as `skipped`, never sent.
+ */
+import { IdempotencyError } from './errors.js';
+import { emit } from './events.js';
 import type { NormalizedOptions } from './options.js';
-import { mergeHeaders, type PreparedCall } from './request.js';
-import type { Settlement } from './operation.js';
+import { Lease } from './ownership.js';
+import { describe, expiredError, type Owned, pause, type Settlement, sendOwned, type Transport } from './operation.js';
 import { toDurableResponse, type DurableResponse } from './response.js';
-import { type Intent, type IntentState, intentId } from './stores/store.js';
+import { type ClaimRequest, type Intent, type IntentState, type IntentSummary, UNSETTLED_STATES } from './stores/store.js';
 
-/** What `pending()` lists: an operation that started and has not settled. */
+/** What `pending()` lists: an operation whose outcome is not known. Never its body or headers. */
 export interface PendingIntent {
   scope: string;
+  /** The intent's identity within its scope: pass the whole object to `resolve()`. */
+  id: string;
   idempotencyKey: string;
   method: string;
+  /** As sent, with credential-like query values masked. */
   url: string;
-  /** Epoch ms when the intent was journaled. */
-  createdAt: number;
+  origin: string;
+  state: 'pending' | 'expired';
   attempts: number;
-  state: IntentState;
+  /** Epoch ms when the intent was journaled, last changed, and when its key's TTL ends. */
+  createdAt: number;
   updatedAt: number;
-  /** When the key's TTL ends (createdAt + keyTtlMs). */
   expiresAt: number;
+  /** Epoch ms until which an owner holds it; in the past when nobody does. */
+  leaseUntil: number;
 }
 
 export interface RecoverOptions {
-  /** Resend intents older than `keyTtlMs` too, accepting that the server may run them twice. Default false. */
+  /** Resend intents whose key's TTL has passed too, accepting that the server may run them twice. Default false. */
   resendExpired?: boolean;
+}
+
+export interface RelayOptions extends RecoverOptions {
+  /** Stops the relay: nothing new is claimed, and what it holds is finished or released. */
+  signal?: AbortSignal;
+  /** Intents sent at once. Default 8. */
+  concurrency?: number;
+  /** How often to look for new intents, ms, and how long a failed one waits before it is tried again. Default 1 000. */
+  pollMs?: number;
 }
 
 export interface RecoveryOutcome {
   idempotencyKey: string;
-  state: 'succeeded' | 'failed' | 'expired' | 'pending';
+  /** `skipped`: outside this client's scope or origins, not sent. */
+  state: 'succeeded' | 'failed' | 'expired' | 'pending' | 'skipped';
+  /** As sent, with credential-like query values masked. */
+  url: string;
   response?: DurableResponse;
   error?: unknown;
 }
 
+/** Intents of unknown outcome in the client's scope, oldest first. */
+export async function listPending(options: NormalizedOptions): Promise<PendingIntent[]> {
+  const intents = await options.store.list({ scope: options.scope, states: UNSETTLED_STATES });
+  return intents.map((intent) => toPendingIntent(intent, options));
+}
+
+function toPendingIntent(intent: IntentSummary, options: NormalizedOptions): PendingIntent {
+  const { scope, id, idempotencyKey, method, origin, state, attempts, createdAt, updatedAt, expiresAt, leaseUntil } = intent;
+  const { url } = describe(intent, options);
+  return { scope, id, idempotencyKey, method, url, origin, state: state as PendingIntent['state'], attempts, createdAt, updatedAt, expiresAt, leaseUntil };
+}
+
+/** The origins recovery may send to; a client that never said where it sends cannot recover. */
+function requireOrigins(options: NormalizedOptions): readonly string[] {
+  if (options.origins === undefined) {
+    throw new TypeError('recover() and relay() need to know where they may send: give the client `prefix`, `baseUrl` or `origins`.');
+  }
+  return options.origins;
+}
+
+/** How recovered intents go out: the client's current headers (its credentials) and limits. */
+function recoveryTransport(options: NormalizedOptions, retryLaterMs: number): Transport {
+  return { headers: options.headers, timeout: options.timeout, totalTimeout: options.totalTimeout, retry: options.retry, retryLaterMs };
+}
+
+/** One pass: claims each unowned intent of the client's scope and origins once, oldest first, and resends it. */
+export async function recoverOnce(options: NormalizedOptions, { resendExpired = false }: RecoverOptions = {}): Promise<RecoveryOutcome[]> {
+  const origins = requireOrigins(options);
+  const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
+  const outcomes = await reportSkipped(options, origins, states);
+  const handled = new Set<string>();
+  const startedAt = Date.now();
+  const never = new AbortController().signal;
+  for (;;) {
+    // Only leases that had ended when the pass began: an intent given up during it waits for the next.
+    const claimed = await options.store.claim(claimRequest(options, origins, states, startedAt, 16));
+    const fresh = claimed.filter((intent) => !handled.has(intent.id));
+    if (fresh.length === 0) break;
+    for (const intent of fresh) {
+      handled.add(intent.id);
+      outcomes.push(await finishClaimed(own(intent, options), options, resendExpired, recoveryTransport(options, 0), never));
+    }
+  }
+  return outcomes;
+}
+
 /**
- * Pending intents of the client's scope, oldest first. A client without a scope owns only the
- * intents journaled under the default scope (their own origin): never a tenant's, which would be
- * resent with this client's credentials.
+ * Until `signal` aborts: claims unowned intents as they appear (enqueued, or orphaned once their
+ * owner's lease runs out) and sends up to `concurrency` at once. Stopping aborts what is in
+ * flight; each such intent is released, pending, for the next relay.
  */
-export async function listPending(options: NormalizedOptions): Promise<Intent[]> {
-  const intents = await options.store.list(options.scope);
-  return intents
-    .filter((intent) => intent.state === 'pending' && (options.scope !== undefined || intent.scope === new URL(intent.url).origin))
-    .sort((a, b) => a.createdAt - b.createdAt);
+export async function relayLoop(options: NormalizedOptions, relayOptions: RelayOptions = {}): Promise<void> {
+  const origins = requireOrigins(options);
+  const { signal = new AbortController().signal, concurrency = 8, pollMs = 1000, resendExpired = false } = relayOptions;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a whole number from 1, got ${concurrency}.`);
+  const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
+  const running = new Set<Promise<unknown>>();
+  while (!signal.aborted) {
+    const room = concurrency - running.size;
+    const claimed = room > 0 ? await options.store.claim(claimRequest(options, origins, states, Date.now(), room)).catch(() => []) : [];
+    for (const intent of claimed) {
+      const work = finishClaimed(own(intent, options), options, resendExpired, recoveryTransport(options, pollMs), signal).finally(() => running.delete(work));
+      running.add(work);
+    }
+    if (room > 0 && claimed.length === room) continue;
+    // Full: wait for a slot. Idle: wait for the next poll. Either way the stop cuts it short.
+    const slotFreed = room > claimed.length ? [] : [Promise.race(running)];
+    await Promise.race([pause(pollMs, signal), ...slotFreed]).catch(() => {});
+  }
+  await Promise.allSettled(running);
 }
 
-/** What `pending()` shows of an intent: never its body, headers or answer. */
-export function toPendingIntent({ body, headers, response, fingerprint, ...shown }: Intent): PendingIntent {
-  return shown;
+function claimRequest(options: NormalizedOptions, origins: readonly string[], states: IntentState[], now: number, limit: number): ClaimRequest {
+  return { scope: options.scope, origins, states, owner: options.owner, now, leaseUntil: Date.now() + options.leaseMs, limit };
 }
 
-/** The stored request, with the client's current headers (credentials come from the client, never the journal). */
-export function callFromIntent(intent: Intent, options: NormalizedOptions): PreparedCall {
-  const headers = mergeHeaders(options.headers, intent.headers);
-  headers.set(options.keyHeader, formatKey(intent.idempotencyKey, options.keyFormat));
-  return {
-    scope: intent.scope,
-    id: intentId(intent),
-    idempotencyKey: intent.idempotencyKey,
-    method: intent.method,
-    url: new URL(intent.url),
-    headers,
-    persistedHeaders: intent.headers,
-    body: intent.body === undefined ? undefined : fromBase64(intent.body),
-    fingerprint: intent.fingerprint,
-    generatedKey: false,
-    signal: undefined,
-    timeout: options.timeout,
-    retry: options.retry,
-    throwHttpErrors: true,
-  };
+function own(intent: Intent, options: NormalizedOptions): Owned {
+  return { intent, lease: new Lease(options.store, intent.scope, intent.id, intent.version, intent.leaseUntil, options.leaseMs) };
 }
 
-export function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, ...details }: Settlement): RecoveryOutcome {
-  const { idempotencyKey } = intent;
-  const outcome: RecoveryOutcome = { idempotencyKey, state: state as RecoveryOutcome['state'] };
+/** A claimed intent: expired unless resent knowingly, else sent; its outcome reported. */
+async function finishClaimed(owned: Owned, options: NormalizedOptions, resendExpired: boolean, transport: Transport, signal: AbortSignal): Promise<RecoveryOutcome> {
+  const { intent, lease } = owned;
+  let settlement: Settlement;
+  if (!resendExpired && (intent.state === 'expired' || Date.now() > intent.expiresAt)) {
+    await lease.finish({ state: 'expired', owner: null, leaseUntil: 0, updatedAt: Date.now() }).catch(() => false);
+    settlement = { state: 'expired', error: expiredError(intent, options) };
+  } else {
+    settlement = await sendOwned(owned, transport, options, signal);
+  }
+  const outcome = toRecoveryOutcome(intent, settlement, options);
+  emit(options.on, 'recovery', { ...describe(intent, options), state: outcome.state, error: outcome.error });
+  return outcome;
+}
+
+/** Intents this client may not send (another origin), reported once per pass and left as they are. */
+async function reportSkipped(options: NormalizedOptions, origins: readonly string[], states: IntentState[]): Promise<RecoveryOutcome[]> {
+  const now = Date.now();
+  const outside = (await options.store.list({ scope: options.scope, states })).filter((intent) => !origins.includes(intent.origin) && intent.leaseUntil <= now);
+  return outside.map((intent) => {
+    const about = describe(intent, options);
+    const error = new IdempotencyError(
+      `Intent of key "${intent.idempotencyKey}" is for ${intent.origin}, which this client may not send to (origins: ${origins.join(', ')}); skipped, not sent.`,
+      { idempotencyKey: intent.idempotencyKey },
+    );
+    emit(options.on, 'recovery', { ...about, state: 'skipped', error });
+    return { idempotencyKey: intent.idempotencyKey, state: 'skipped', url: about.url, error };
+  });
+}
+
+function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, ...details }: Settlement, options: NormalizedOptions): RecoveryOutcome {
+  const { idempotencyKey, url } = describe(intent, options);
+  const outcome: RecoveryOutcome = { idempotencyKey, state: state as RecoveryOutcome['state'], url };
   if (error !== undefined) outcome.error = error;
   else if (answer !== undefined) outcome.response = toDurableResponse(answer, idempotencyKey, details);
   return outcome;
+}
+
+/**
+ * An operator's verdict on an unknown outcome (checked with the API): `expired`, or `pending`
+ * with nobody holding it, becomes `succeeded` or `failed` for good.
+ */
+export async function resolveIntent(options: NormalizedOptions, intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void> {
+  if (state !== 'succeeded' && state !== 'failed') throw new TypeError(`resolve() settles an intent as 'succeeded' or 'failed', got ${String(state)}.`);
+  const stored = await options.store.get(intent.scope, intent.id);
+  if (stored === undefined) throw new TypeError(`No intent ${intent.id} in scope ${intent.scope}.`);
+  const { idempotencyKey } = stored;
+  if (stored.state !== 'expired' && !(stored.state === 'pending' && stored.leaseUntil <= Date.now())) {
+    const why = stored.state === 'pending' ? 'an owner is still working on it' : `it is already ${stored.state}`;
+    throw new IdempotencyError(`Intent of key "${idempotencyKey}" cannot be resolved: ${why}.`, { idempotencyKey });
+  }
+  const now = Date.now();
+  const version = await options.store.update(stored.scope, stored.id, stored.version, { state, owner: null, leaseUntil: 0, updatedAt: now });
+  if (version === undefined) throw new IdempotencyError(`Intent of key "${idempotencyKey}" changed while it was being resolved; look again.`, { idempotencyKey });
 }

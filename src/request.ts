@@ -1,42 +1,46 @@
 import type { SearchParamsOption } from 'ky';
-import { bufferBody, fingerprint } from './fingerprint.js';
+import { bufferBody } from './body.js';
+import { fingerprint } from './fingerprint.js';
 import { formatKey, generateKey, validateKey } from './key.js';
 import { isCredentialHeader } from './credentials.js';
-import { type CallOptions, type NormalizedOptions, normalizeTimeout } from './options.js';
+import { type CallOptions, type NormalizedOptions, persistableHeaders, refuseUserinfo, timeLimit } from './options.js';
 import { normalizeRetry, type RetryPolicy } from './retry.js';
-import { intentId } from './stores/store.js';
+import { intentId, type KeyFormat } from './stores/store.js';
 
 /** One keyed call, fully resolved: the exact bytes and headers every attempt will send. */
 export interface PreparedCall {
   scope: string;
-  /** The intent's identity within its scope (key + method + path). */
+  /** The intent's identity within its scope (key + method + origin + path). */
   id: string;
   idempotencyKey: string;
+  keyHeader: string;
+  keyFormat: KeyFormat;
   method: string;
   url: URL;
   /** Everything sent, the key header included. Held in memory only. */
   headers: Headers;
   /** The allow-listed subset kept with the intent. */
   persistedHeaders: Record<string, string>;
+  /** A private copy: the caller changing its buffer afterwards changes nothing sent. */
   body: Uint8Array | undefined;
   fingerprint: string;
-  /** A fresh UUID of this call: no journal can hold it yet, so there is nothing to look up. */
-  generatedKey: boolean;
-  signal: AbortSignal | undefined;
   timeout: number | false;
+  totalTimeout: number | false;
   retry: RetryPolicy;
   throwHttpErrors: boolean;
 }
 
+/** As ky 2 resolves an input: `prefix` joined with one slash, then `baseUrl` (or the page) resolves it. */
 export function resolveUrl(input: string | URL, options: NormalizedOptions, searchParams?: SearchParamsOption): URL {
   let url: URL;
-  if (options.prefixUrl !== undefined && !(input instanceof URL)) {
-    if (input.startsWith('/')) {
-      throw new TypeError('`input` must not begin with a slash when using `prefixUrl`.');
-    }
-    url = new URL(options.prefixUrl + input);
+  if (typeof input === 'string') {
+    const joined = options.prefix ? `${options.prefix.replace(/\/+$/, '')}/${input.replace(/^\/+/, '')}` : input;
+    const page = (globalThis as { location?: { href: string } }).location?.href;
+    url = new URL(joined, options.baseUrl === undefined ? page : new URL(options.baseUrl, page));
+  } else if (input instanceof URL) {
+    url = new URL(input.href);
   } else {
-    url = new URL(input, (globalThis as { location?: { href: string } }).location?.href);
+    throw new TypeError('`input` must be a string or a URL.');
   }
   for (const params of [options.searchParams, searchParams]) {
     if (params === undefined) continue;
@@ -69,44 +73,57 @@ export function pickPersisted(headers: Headers, allowed: ReadonlySet<string>): R
   return kept;
 }
 
+/** `application/json`, `application/merge-patch+json`, `application/problem+json`...: a caller's choice `json` keeps. */
+const JSON_FAMILY = /^application\/([\w.-]+\+)?json\b/i;
+
+/** JSON.stringify drops functions and symbols silently (or returns undefined): that would journal a request nobody meant. */
+function encodeJson(value: unknown): string {
+  const text = JSON.stringify(value, (_key, item: unknown) => {
+    if (typeof item === 'function' || typeof item === 'symbol') {
+      throw new TypeError(`\`json\` holds a ${typeof item}, which JSON cannot encode: nothing was journaled or sent.`);
+    }
+    return item;
+  });
+  if (text === undefined) throw new TypeError('`json` cannot be encoded as JSON: nothing was journaled or sent.');
+  return text;
+}
+
 /**
  * Key first: an invalid key is refused before anything is read, hashed or stored. Then the body
- * is buffered once and fingerprinted.
+ * is copied once and fingerprinted.
  */
-export async function prepareCall(
-  method: string,
-  input: string | URL,
-  call: CallOptions,
-  options: NormalizedOptions,
-): Promise<PreparedCall> {
+export async function prepareCall(method: string, input: string | URL, call: CallOptions, options: NormalizedOptions): Promise<PreparedCall> {
   const headers = mergeHeaders(options.headers, call.headers);
-  const givenKey = call.idempotencyKey ?? headers.get(options.keyHeader) ?? undefined;
-  const generatedKey = givenKey === undefined;
-  const idempotencyKey = givenKey ?? generateKey();
+  const idempotencyKey = call.idempotencyKey ?? headers.get(options.keyHeader) ?? generateKey();
   validateKey(idempotencyKey, options.maxKeyLength);
 
-  if (call.json !== undefined && call.body !== undefined) {
-    throw new TypeError('Pass either `json` or `body`, not both.');
-  }
+  if (call.json !== undefined && call.body !== undefined) throw new TypeError('Pass either `json` or `body`, not both.');
   const url = resolveUrl(input, options, call.searchParams);
-  const buffered = await bufferBody(call.json === undefined ? call.body : JSON.stringify(call.json));
-  if (call.json !== undefined) headers.set('content-type', 'application/json');
-  else if (buffered.contentType !== undefined && !headers.has('content-type')) headers.set('content-type', buffered.contentType);
+  refuseUserinfo('The request URL', url);
+  const buffered = await bufferBody(call.json === undefined ? call.body : encodeJson(call.json));
+  if (call.json !== undefined) {
+    if (!JSON_FAMILY.test(headers.get('content-type') ?? '')) headers.set('content-type', 'application/json');
+  } else if (buffered.contentType !== undefined && !headers.has('content-type')) {
+    headers.set('content-type', buffered.contentType);
+  }
   headers.set(options.keyHeader, formatKey(idempotencyKey, options.keyFormat));
+  const persist =
+    call.persistHeaders === undefined ? options.persistHeaders : new Set([...options.persistHeaders, ...persistableHeaders('persistHeaders', call.persistHeaders, [])]);
 
   return {
-    scope: options.scope ?? url.origin,
-    id: intentId({ idempotencyKey, method, url: url.href }),
+    scope: options.scope,
+    id: intentId(idempotencyKey, method, url),
     idempotencyKey,
+    keyHeader: options.keyHeader,
+    keyFormat: options.keyFormat,
     method,
     url,
     headers,
-    persistedHeaders: pickPersisted(headers, options.persistHeaders),
+    persistedHeaders: pickPersisted(headers, persist),
     body: buffered.bytes,
-    fingerprint: await fingerprint(method, url, buffered.bytes, options.sha256),
-    generatedKey,
-    signal: call.signal,
-    timeout: normalizeTimeout(call.timeout, options.timeout),
+    fingerprint: await fingerprint(method, url, buffered.fingerprintBytes ?? buffered.bytes, options.sha256),
+    timeout: timeLimit('timeout', call.timeout, options.timeout),
+    totalTimeout: timeLimit('totalTimeout', call.totalTimeout, options.totalTimeout),
     retry: call.retry === undefined ? options.retry : normalizeRetry(call.retry),
     throwHttpErrors: call.throwHttpErrors ?? options.throwHttpErrors,
   };

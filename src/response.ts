@@ -1,6 +1,5 @@
 import { isCredentialHeader } from './credentials.js';
 import type { StoredResponse } from './stores/store.js';
-import { fromBase64, toBase64 } from './fingerprint.js';
 
 /** A standard Response, plus what the operation did. */
 export type DurableResponse = Response & {
@@ -52,7 +51,7 @@ export function toStoredResponse(answer: Answer): StoredResponse {
   answer.headers.forEach((value, name) => {
     if (!isCredentialHeader(name)) headers[name] = value;
   });
-  return { status: answer.status, statusText: answer.statusText, headers, body: toBase64(answer.bytes) };
+  return { status: answer.status, statusText: answer.statusText, headers, body: answer.bytes };
 }
 
 export function fromStoredResponse(stored: StoredResponse, url: string): Answer {
@@ -60,7 +59,7 @@ export function fromStoredResponse(stored: StoredResponse, url: string): Answer 
     status: stored.status,
     statusText: stored.statusText,
     headers: new Headers(stored.headers),
-    bytes: fromBase64(stored.body),
+    bytes: stored.body,
     url,
   };
 }

@@ -1,4 +1,4 @@
-import { TimeoutError } from 'ky';
+import { NetworkError, TimeoutError } from 'ky';
 import pRetry from 'p-retry';
 import type { Verdict } from './classify.js';
 import type { Answer } from './response.js';
@@ -26,11 +26,15 @@ export function normalizeRetry(retry: number | RetryOptions | undefined): RetryP
   const limit = options.limit ?? 2;
   const backoffLimit = options.backoffLimit ?? 30_000;
   const maxRetryAfter = options.maxRetryAfter ?? 60_000;
-  for (const [name, value] of Object.entries({ limit, backoffLimit, maxRetryAfter })) {
-    if (!(value >= 0) || (name === 'limit' && !Number.isInteger(value) && value !== Number.POSITIVE_INFINITY)) {
-      throw new TypeError(`retry.${name} must be a non-negative number, got ${value}.`);
+  if (typeof options !== 'object') throw new TypeError(`retry must be a number or an object, got ${String(retry)}.`);
+  // Infinity would retry forever while the caller waits; a bounded limit and relay() do that job.
+  if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw new TypeError(`retry.limit must be a whole number from 0 to 1000, got ${limit}.`);
+  for (const [name, value] of Object.entries({ backoffLimit, maxRetryAfter })) {
+    if (typeof value !== 'number' || !(value >= 0) || value > 2_147_483_647) {
+      throw new TypeError(`retry.${name} must be a number of milliseconds from 0 to 2147483647, got ${value}.`);
     }
   }
+  if (options.delay !== undefined && typeof options.delay !== 'function') throw new TypeError('retry.delay must be a function.');
   // Full jitter: spreads the retries of many clients hit by one outage instead of syncing them.
   const delay = options.delay ?? ((attempt: number) => Math.random() * Math.min(backoffLimit, 300 * 2 ** (attempt - 1)));
   return { limit, delay, maxRetryAfter };
@@ -99,8 +103,8 @@ function retryDelay(error: unknown, retry: number, policy: RetryPolicy): number 
     if (asked !== undefined) return asked <= policy.maxRetryAfter ? asked : undefined;
     return policy.delay(retry);
   }
-  // p-retry only lets network TypeErrors through to here; ky's TimeoutError is one attempt's timeout.
-  if (error instanceof TypeError || error instanceof TimeoutError) return policy.delay(retry);
+  // ky 2 names a request that got no answer NetworkError; TimeoutError is one attempt's time limit.
+  if (error instanceof NetworkError || error instanceof TimeoutError) return policy.delay(retry);
   return undefined;
 }
 
