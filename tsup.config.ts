@@ -22,4 +22,6 @@ export default defineConfig({
   splitting: true,
   sourcemap: false,
   treeshake: true,
+  // node:sqlite exists only under its prefixed name.
+  removeNodeProtocol: false,
 });

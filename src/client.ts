@@ -42,7 +42,12 @@ export interface DurableClient {
   enqueue(method: KeyedMethod, input: Input, options?: Omit<CallOptions, 'signal'>): Promise<{ idempotencyKey: string }>;
   /** Sends enqueued and orphaned intents as they appear, until `signal` aborts. */
   relay(options?: RelayOptions): Promise<void>;
-  /** Waits for outcomes still being recorded, stops lease renewal and releases the store. */
+  /**
+   * Resolves once every call this client started has its outcome in the journal. Outcomes are
+   * recorded just after the caller gets its answer; wait for this before `process.exit()`.
+   */
+  flush(): Promise<void>;
+  /** Flushes, then releases the store. The client may not be used afterwards. */
   close(): Promise<void>;
 }
 
@@ -84,6 +89,11 @@ export function makeCreateClient(platform: Platform) {
         void settlement.then((settled) => settled.journaled, () => undefined).finally(() => flights.get(slot) === current && flights.delete(slot));
       }
       return withOwnSignal(flight, signal);
+    }
+
+    async function flush(): Promise<void> {
+      await Promise.allSettled([...flights.values()].map((flight) => flight.settlement.then((settled) => settled.journaled)));
+      await Promise.allSettled(recording);
     }
 
     function keyed(method: KeyedMethod) {
@@ -129,9 +139,9 @@ export function makeCreateClient(platform: Platform) {
       resolve: (intent, state) => resolveIntent(options, intent, state),
       enqueue: (method, input, callOptions = {}) => enqueue(options, method, input, callOptions),
       relay: (relayOptions) => relayLoop(options, relayOptions),
+      flush,
       async close() {
-        await Promise.allSettled([...flights.values()].map((flight) => flight.settlement));
-        await Promise.allSettled(recording);
+        await flush();
         await options.store.close();
       },
     };

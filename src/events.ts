@@ -7,15 +7,15 @@ export interface OperationEvent {
 
 export interface DurableEvents {
   /** An attempt is about to be sent (1-based `attempt`, counting every owner's attempts). */
-  attempt?(event: OperationEvent & { attempt: number }): void | Promise<void>;
+  attempt?(event: OperationEvent & { attempt: number }): unknown;
   /** An attempt failed and another follows after `delay` ms; `reason` says why (`network error`, `timeout`, `503`, `429`, `409 in flight`). */
-  retry?(event: OperationEvent & { attempt: number; delay: number; reason: string; error: unknown }): void | Promise<void>;
+  retry?(event: OperationEvent & { attempt: number; delay: number; reason: string; error: unknown }): unknown;
   /** The server marked its answer as a replay of an earlier one. */
-  replay?(event: OperationEvent & { status: number }): void | Promise<void>;
+  replay?(event: OperationEvent & { status: number }): unknown;
   /** The journal settled the call without a request: a `succeeded` answer or a `failed` error repeated, or an `expired` intent refused. */
-  journalAnswer?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' }): void | Promise<void>;
+  journalAnswer?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' }): unknown;
   /** `recover()` or `relay()` finished with one intent; `skipped`: not this client's to send. */
-  recovery?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' | 'pending' | 'skipped'; error?: unknown }): void | Promise<void>;
+  recovery?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' | 'pending' | 'skipped'; error?: unknown }): unknown;
   /** A listener threw or rejected; the call went on as if it had not. */
   error?(event: { listener: string; error: unknown }): void;
 }

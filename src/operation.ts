@@ -87,8 +87,9 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
     const now = Date.now();
     const release = { state: 'pending' as const, attempts: intent.attempts + attempts, owner: null, leaseUntil: now + (transport.retryLaterMs ?? 0), updatedAt: now };
-    const journaled = lease.finish(release).catch(() => false);
-    return { state: 'pending', ...givenUp(error, intent, options, signal, deadline), attempts, journaled };
+    // Awaited, unlike an outcome: a caller that recovers right after a failure must find the intent free.
+    await lease.finish(release).catch(() => false);
+    return { state: 'pending', ...givenUp(error, intent, options, signal, deadline), attempts };
   }
 
   const { answer, verdict } = result;

@@ -15,7 +15,7 @@ import {
 import { answering, http, HttpResponse, ORIGIN, useMsw } from './support/msw.js';
 
 const server = useMsw();
-const api = () => createClient({ prefixUrl: ORIGIN, store: memoryStore(), retry: { limit: 0 } });
+const api = () => createClient({ prefix: ORIGIN, store: memoryStore(), retry: { limit: 0 } });
 
 describe('the public surface of SPEC.md', () => {
   it('exports createClient, memoryStore, the error classes and ky’s HTTPError', () => {
@@ -107,7 +107,7 @@ describe('a keyed write', () => {
     expect(error).toBeInstanceOf(HTTPError);
     expect((error as HTTPError).message).toContain('404');
     expect((error as HTTPError & { idempotencyKey: string }).idempotencyKey).toEqual(expect.any(String));
-    const response = await createClient({ prefixUrl: ORIGIN, store: memoryStore(), throwHttpErrors: false }).post('v1/payouts', { json: {} });
+    const response = await createClient({ prefix: ORIGIN, store: memoryStore(), throwHttpErrors: false }).post('v1/payouts', { json: {} });
     expect(response.status).toBe(404);
   });
 });
@@ -117,7 +117,7 @@ describe('plain reads', () => {
     const { handler, seen } = answering('/v1/payouts', () => HttpResponse.json([{ id: 1 }]));
     server.use(handler);
     const store = memoryStore();
-    const client = createClient({ prefixUrl: ORIGIN, store });
+    const client = createClient({ prefix: ORIGIN, store });
     expect(await client.get('v1/payouts').json()).toEqual([{ id: 1 }]);
     expect((await client.head('v1/payouts')).status).toBe(200);
     expect(seen.map((request) => [request.method, request.key])).toEqual([['GET', null], ['HEAD', null]]);
@@ -134,7 +134,22 @@ describe('options are checked at creation', () => {
     [{ maxKeyLength: Number.NaN }, /maxKeyLength/],
     [{ retry: { limit: -1 } }, /retry.limit/],
     [{ keyFormat: 'quoted' as never }, /keyFormat/],
-    [{ prefixUrl: 'not a url' }, /URL/],
+    [{ prefix: 'https://user:pass@api.example.com/' }, /prefix must not carry credentials/],
+    [{ baseUrl: 42 as never }, /baseUrl/],
+    [{ timeout: 3e9 }, /timeout.*2147483647/],
+    [{ totalTimeout: 1.5 }, /totalTimeout/],
+    [{ keyTtlMs: Number.POSITIVE_INFINITY }, /keyTtlMs/],
+    [{ leaseMs: 0 }, /leaseMs/],
+    [{ keyHeader: 'Bad Header' }, /keyHeader must be an HTTP header name/],
+    [{ persistHeaders: ['x-functions-key'] }, /credentials/],
+    [{ persistHeaders: ['ocp-apim-subscription-key'] }, /credentials/],
+    [{ persistHeaders: ['x-auth-key'] }, /credentials/],
+    [{ origins: ['not an origin'] }, /origins/],
+    [{ retry: { limit: Number.POSITIVE_INFINITY } }, /retry.limit/],
+    [{ retry: { delay: 5 as never } }, /retry.delay/],
+    [{ fetch: 'fetch' as never }, /fetch must be a function/],
+    [{ on: 'log' as never }, /on must be an object/],
+    [{ scope: '' }, /scope/],
   ])('%o is refused with a TypeError', (options, message) => {
     expect(() => createClient({ store: memoryStore(), ...options })).toThrow(TypeError);
     expect(() => createClient({ store: memoryStore(), ...options })).toThrow(message);

@@ -12,7 +12,7 @@ import { answering, ORIGIN, useMsw } from './support/msw.js';
 
 const server = useMsw();
 const client = (extra = {}) =>
-  createClient({ prefixUrl: ORIGIN, store: memoryStore(), retry: { limit: 2, delay: () => 0 }, ...extra });
+  createClient({ prefix: ORIGIN, store: memoryStore(), retry: { limit: 2, delay: () => 0 }, ...extra });
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) => () =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });

@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, IdempotencyStoreError } from '../src/index.node.js';
-import { fileStore } from '../src/node.js';
+import { sqliteStore } from '../src/node.js';
 import { runFixture } from './support/processes.js';
 import { useTestServer } from './support/test-server.js';
 
 const server = useTestServer();
 
 describe('in Node, with no store option', () => {
-  it('journals to a file journal in .idempotency: 0700, its files 0600, no credential in them', async () => {
+  it('journals to SQLite in .idempotency/intents.db: directory 0700, files 0600, no credential in them', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'durable-fetch-default-'));
     try {
       const run = runFixture('default-store.mjs', [server.url], { cwd });
@@ -22,12 +22,13 @@ describe('in Node, with no store option', () => {
       expect((await stat(dir)).mode & 0o777).toBe(0o700);
       const files = await readdir(dir);
       expect(files.length).toBeGreaterThan(0);
+      expect(files).toContain('intents.db');
       for (const file of files) {
         expect((await stat(join(dir, file))).mode & 0o777).toBe(0o600);
-        const text = await readFile(join(dir, file), 'utf8');
+        const text = await readFile(join(dir, file), 'latin1');
         expect(text).not.toContain('sk_default');
       }
-      const journal = (await Promise.all(files.map((file) => readFile(join(dir, file), 'utf8')))).join('');
+      const journal = (await Promise.all(files.map((file) => readFile(join(dir, file), 'latin1')))).join('');
       expect(journal).toContain('default-store-1');
     } finally {
       await rm(cwd, { recursive: true, force: true });
@@ -42,7 +43,7 @@ describe('a journal directory that cannot be written', () => {
       // A regular file where a parent directory should be: no permission bit, even for root, helps.
       await writeFile(join(work, 'not-a-dir'), 'x');
       const dir = join(work, 'not-a-dir', 'journal');
-      const api = createClient({ prefixUrl: server.url, store: fileStore(dir) });
+      const api = createClient({ prefix: server.url, store: sqliteStore(join(dir, 'intents.db')) });
       const error = await api.post('v1/payouts', { json: { amount: 1 }, idempotencyKey: 'never-sent' }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(IdempotencyStoreError);
       expect((error as Error).message).toMatch(/nothing was sent/);

@@ -31,7 +31,7 @@ describe.each(apis)('against $dialect', ({ dialect, options, marksReplays, misma
 
   // A fresh journal per client: these tests are about what the server says, not the journal.
   const client = (extra: ClientOptions = {}) =>
-    createClient({ prefixUrl: server.url, store: memoryStore(), headers: { Authorization: 'Bearer t' }, retry: { limit: 3, delay: () => 20 }, timeout: 2_000, ...options, ...extra });
+    createClient({ prefix: server.url, store: memoryStore(), headers: { Authorization: 'Bearer t' }, retry: { limit: 3, delay: () => 20 }, timeout: 2_000, ...options, ...extra });
 
   it('a lost answer is retried with the same key and applied once', async () => {
     server.setFaults(faultOnce({ kind: 'drop-after' }));
@@ -74,7 +74,7 @@ describe('keys the server refuses', () => {
   ] as Array<[Dialect, number, string]>)('%s: a %i-character key is an IdempotencyKeyInvalidError', async (dialect, length, code) => {
     const server = await startTestServer({ dialect });
     try {
-      const api = createClient({ prefixUrl: server.url, store: memoryStore(), maxKeyLength: 1000 });
+      const api = createClient({ prefix: server.url, store: memoryStore(), maxKeyLength: 1000 });
       const error = await api.post('v1/payouts', { json: {}, idempotencyKey: 'k'.repeat(length) }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(IdempotencyKeyInvalidError);
       expect((error as IdempotencyKeyInvalidError).code).toBe(code);

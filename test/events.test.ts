@@ -16,7 +16,7 @@ function logger(lines: string[]): DurableEvents {
 }
 
 const clientOn = (lines: string[], store: IntentStore = memoryStore(), limit = 4) =>
-  createClient({ prefixUrl: server.url, store, timeout: 300, retry: { limit, delay: () => 7 }, on: logger(lines) });
+  createClient({ prefix: server.url, store, timeout: 300, retry: { limit, delay: () => 7 }, on: logger(lines) });
 
 describe('events for logs, counters and traces', () => {
   it('report each attempt and each retry with its delay and reason, and the replay that ended it', async () => {
@@ -66,7 +66,7 @@ describe('events for logs, counters and traces', () => {
   });
 
   it('a listener that throws changes nothing', async () => {
-    const api = createClient({ prefixUrl: server.url, store: memoryStore(), on: { attempt: () => { throw new Error('logger down'); } } });
+    const api = createClient({ prefix: server.url, store: memoryStore(), on: { attempt: () => { throw new Error('logger down'); } } });
     expect((await api.post('v1/payouts', { json: {} })).status).toBe(201);
   });
 });

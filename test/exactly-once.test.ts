@@ -22,7 +22,7 @@ describe.each([
 
   it(`applies each of ${operations} concurrent operations exactly once, with one key per operation`, async () => {
     const api = createClient({
-      prefixUrl: server.url,
+      prefix: server.url,
       store: memoryStore(),
       headers: { Authorization: 'Bearer tenant-1' },
       timeout: 200,

@@ -11,7 +11,7 @@ import { answering, HttpResponse, ORIGIN, useMsw } from './support/msw.js';
 import { brokenStore, recordingStore } from './support/stores.js';
 
 const server = useMsw();
-const clientWith = (store: IntentStore) => createClient({ prefixUrl: ORIGIN, store, retry: { limit: 2, delay: () => 0 } });
+const clientWith = (store: IntentStore) => createClient({ prefix: ORIGIN, store, retry: { limit: 2, delay: () => 0 } });
 
 describe('the intent is journaled before anything is sent', () => {
   it('writes the pending intent, then sends, then settles', async () => {
@@ -22,11 +22,12 @@ describe('the intent is journaled before anything is sent', () => {
     }).handler);
     const client = clientWith(recordingStore(events));
     await client.post('v1/payouts', { json: { amount: 5 }, idempotencyKey: 'payout-5' });
-    expect(events).toEqual(['get:none', 'put:pending', 'request', 'put:succeeded']);
-    // A fresh UUID cannot be journaled yet: no lookup, the rest in the same order.
+    await client.flush();
+    expect(events).toEqual(['create', 'request', 'update:succeeded']);
     events.length = 0;
     await client.post('v1/payouts', { json: { amount: 6 } });
-    expect(events).toEqual(['put:pending', 'request', 'put:succeeded']);
+    await client.flush();
+    expect(events).toEqual(['create', 'request', 'update:succeeded']);
   });
 
   it('a store that cannot write stops the call with IdempotencyStoreError and sends nothing', async () => {
@@ -35,7 +36,7 @@ describe('the intent is journaled before anything is sent', () => {
     const error = await clientWith(brokenStore()).post('v1/payouts', { json: {}, idempotencyKey: 'payout-9' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(IdempotencyStoreError);
     expect((error as IdempotencyStoreError).idempotencyKey).toBe('payout-9');
-    expect((error as Error).message).toMatch(/nothing was sent.*ENOSPC/);
+    expect((error as Error).message).toMatch(/nothing was sent.*SQLITE_FULL/);
     expect(seen).toHaveLength(0);
   });
 
@@ -43,17 +44,19 @@ describe('the intent is journaled before anything is sent', () => {
     server.use(answering('/v1/payouts', () => HttpResponse.json({}, { status: 201 })).handler);
     const store = memoryStore();
     const client = createClient({
-      prefixUrl: ORIGIN,
+      prefix: ORIGIN,
       store,
       headers: { Authorization: 'Bearer sk_live_secret', Cookie: 'session=abc', 'X-Tenant': 't1' },
     });
     await client.post('v1/payouts', { json: { amount: 7 }, headers: { 'X-Api-Key': 'k_secret' } });
-    const [intent] = await store.list();
-    expect(intent).toMatchObject({ scope: ORIGIN, method: 'POST', url: `${ORIGIN}/v1/payouts`, state: 'succeeded', attempts: 1 });
+    await client.flush();
+    const [summary] = await store.list();
+    const intent = await store.get(summary!.scope, summary!.id);
+    expect(intent).toMatchObject({ scope: 'default', method: 'POST', url: `${ORIGIN}/v1/payouts`, origin: ORIGIN, state: 'succeeded', attempts: 1, owner: null });
     expect(intent?.headers).toEqual({ 'content-type': 'application/json' });
-    expect(atob(intent?.body ?? '')).toBe('{"amount":7}');
+    expect(new TextDecoder().decode(intent?.body)).toBe('{"amount":7}');
     expect(intent?.fingerprint).toMatch(/^[0-9a-f]{64}$/);
-    expect(JSON.stringify(await store.list())).not.toMatch(/secret|session=abc/);
+    expect(JSON.stringify(intent, (_key, value: unknown) => (value instanceof Uint8Array ? new TextDecoder().decode(value) : value))).not.toMatch(/secret|session=abc/);
   });
 });
 
@@ -67,6 +70,7 @@ describe('settling', () => {
     const client = clientWith(store);
     await expect(client.post('v1/bad', { json: {}, idempotencyKey: 'a' })).rejects.toBeInstanceOf(HTTPError);
     await expect(client.post('v1/down', { json: {}, idempotencyKey: 'b' })).rejects.toBeInstanceOf(HTTPError);
+    await client.flush();
     const states = Object.fromEntries((await store.list()).map((intent) => [intent.idempotencyKey, [intent.state, intent.attempts]]));
     expect(states).toEqual({ a: ['failed', 1], b: ['pending', 3] });
   });
@@ -152,9 +156,9 @@ describe('the same key again', () => {
     const { handler, seen } = answering('/v1/payouts', () => HttpResponse.json({}, { status: 201 }));
     server.use(handler);
     const store = memoryStore();
-    await createClient({ prefixUrl: ORIGIN, store, scope: 'tenant-1' }).post('v1/payouts', { json: { a: 1 }, idempotencyKey: 'k' });
-    await createClient({ prefixUrl: ORIGIN, store, scope: 'tenant-2' }).post('v1/payouts', { json: { a: 2 }, idempotencyKey: 'k' });
+    await createClient({ prefix: ORIGIN, store, scope: 'tenant-1' }).post('v1/payouts', { json: { a: 1 }, idempotencyKey: 'k' });
+    await createClient({ prefix: ORIGIN, store, scope: 'tenant-2' }).post('v1/payouts', { json: { a: 2 }, idempotencyKey: 'k' });
     expect(seen).toHaveLength(2);
-    expect((await store.list('tenant-1')).map((intent) => intent.scope)).toEqual(['tenant-1']);
+    expect((await store.list({ scope: 'tenant-1' })).map((intent) => intent.scope)).toEqual(['tenant-1']);
   });
 });

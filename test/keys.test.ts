@@ -16,7 +16,7 @@ describe('keys are validated before any I/O', () => {
       const events: string[] = [];
       let fetched = 0;
       const client = createClient({
-        prefixUrl: 'https://api.test',
+        prefix: 'https://api.test',
         store: recordingStore(events),
         ...(maxKeyLength ? { maxKeyLength } : {}),
         fetch: async () => {
@@ -34,7 +34,7 @@ describe('keys are validated before any I/O', () => {
 
   it('accepts 1..maxKeyLength printable ASCII characters', async () => {
     const client = createClient({
-      prefixUrl: 'https://api.test',
+      prefix: 'https://api.test',
       store: memoryStore(),
       maxKeyLength: 128,
       fetch: async () => new Response('{}', { status: 201 }),

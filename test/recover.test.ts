@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createClient,
   HTTPError,
@@ -13,7 +13,7 @@ const server = useTestServer();
 // Two clients over one store stand for a process that died and the one that replaced it.
 const clientOn = (store: IntentStore, process = 'first') =>
   createClient({
-    prefixUrl: server.url,
+    prefix: server.url,
     store,
     headers: { Authorization: 'Bearer sk_tenant_1', 'X-Process': process },
     retry: { limit: 0 },
@@ -21,10 +21,17 @@ const clientOn = (store: IntentStore, process = 'first') =>
   });
 
 /** Leaves an intent pending: the server applies it, and the answer is lost. */
-async function leavePending(store: IntentStore, json: unknown, idempotencyKey?: string) {
+async function leavePending(store: IntentStore, json: unknown, idempotencyKey?: string, options: { keyTtlMs?: number } = {}) {
   server.setFaults((request) => (request.attempt === 1 ? { kind: 'drop-after' } : undefined));
-  await expect(clientOn(store).post('v1/payouts', { json, ...(idempotencyKey ? { idempotencyKey } : {}) })).rejects.toThrow();
+  const client = createClient({ prefix: server.url, store, headers: { Authorization: 'Bearer sk_tenant_1' }, retry: { limit: 0 }, ...options });
+  await expect(client.post('v1/payouts', { json, ...(idempotencyKey ? { idempotencyKey } : {}) })).rejects.toThrow();
   server.setFaults(undefined);
+}
+
+/** An intent whose key the server has forgotten by now: journaled with a 1 ms TTL. */
+async function leaveExpired(store: IntentStore, json: unknown, idempotencyKey: string) {
+  await leavePending(store, json, idempotencyKey, { keyTtlMs: 1 });
+  await vi.waitFor(async () => expect((await store.list())[0]!.expiresAt).toBeLessThan(Date.now()));
 }
 
 describe('pending()', () => {
@@ -94,9 +101,7 @@ describe('recover()', () => {
 
   it('does not resend an intent older than keyTtlMs: it is expired, with IdempotencyKeyExpiredError', async () => {
     const store = memoryStore();
-    await leavePending(store, { amount: 9 }, 'old-payout');
-    const [intent] = await store.list();
-    await store.put({ ...intent!, createdAt: Date.now() - 25 * 60 * 60 * 1000 });
+    await leaveExpired(store, { amount: 9 }, 'old-payout');
     server.reset();
 
     const outcomes = await clientOn(store).recover();
@@ -110,9 +115,7 @@ describe('recover()', () => {
 
   it('resends an expired intent when asked to with resendExpired', async () => {
     const store = memoryStore();
-    await leavePending(store, { amount: 9 }, 'old-payout');
-    const [intent] = await store.list();
-    await store.put({ ...intent!, createdAt: Date.now() - 25 * 60 * 60 * 1000 });
+    await leaveExpired(store, { amount: 9 }, 'old-payout');
 
     const outcomes = await clientOn(store).recover({ resendExpired: true });
     expect(outcomes.map((outcome) => outcome.state)).toEqual(['succeeded']);
@@ -121,30 +124,39 @@ describe('recover()', () => {
 
   it('a call with the key of an expired pending intent is refused too', async () => {
     const store = memoryStore();
-    await leavePending(store, { amount: 9 }, 'old-payout');
-    const [intent] = await store.list();
-    await store.put({ ...intent!, createdAt: Date.now() - 25 * 60 * 60 * 1000 });
+    await leaveExpired(store, { amount: 9 }, 'old-payout');
     server.reset();
     await expect(clientOn(store).post('v1/payouts', { json: { amount: 9 }, idempotencyKey: 'old-payout' })).rejects.toBeInstanceOf(IdempotencyKeyExpiredError);
     expect(server.requests).toHaveLength(0);
   });
 
-  it('a client without scope or prefixUrl never resends a tenant’s intents with its own credentials', async () => {
+  it('a client that never said where it sends cannot recover: TypeError, nothing sent', async () => {
     const store = memoryStore();
-    const tenant = createClient({ prefixUrl: server.url, store, scope: 'tenant-a', retry: { limit: 0 } });
-    server.setFaults(() => ({ kind: 'drop-before' }));
-    await expect(tenant.post('v1/payouts', { json: { n: 1 }, idempotencyKey: 'tenant-a-payout' })).rejects.toThrow();
-    await leavePending(store, { n: 2 }, 'default-scope-payout');
-    const unscoped = createClient({ store, retry: { limit: 0 } });
-    expect((await unscoped.pending()).map((intent) => intent.idempotencyKey)).toEqual(['default-scope-payout']);
-    expect((await unscoped.recover()).map((outcome) => outcome.idempotencyKey)).toEqual(['default-scope-payout']);
-    expect(server.requests.some((request) => request.key === 'tenant-a-payout' && request.attempt > 1)).toBe(false);
+    await leavePending(store, { n: 1 }, 'p');
+    server.reset();
+    const unplaced = createClient({ store, retry: { limit: 0 } });
+    await expect(unplaced.recover()).rejects.toThrow(/prefix.*baseUrl.*origins/);
+    expect(server.requests).toHaveLength(0);
+    expect((await unplaced.pending()).map((intent) => intent.idempotencyKey)).toEqual(['p']);
+  });
+
+  it('an intent for an origin outside `origins` is reported skipped, never sent', async () => {
+    const store = memoryStore();
+    await leavePending(store, { n: 1 }, 'for-the-test-server');
+    server.reset();
+    const recovered: string[] = [];
+    const elsewhere = createClient({ prefix: 'https://other-api.example', store, on: { recovery: (event) => void recovered.push(event.state) } });
+    const outcomes = await elsewhere.recover();
+    expect(outcomes.map((outcome) => [outcome.idempotencyKey, outcome.state])).toEqual([['for-the-test-server', 'skipped']]);
+    expect(recovered).toEqual(['skipped']);
+    expect(server.requests).toHaveLength(0);
+    expect((await clientOn(store).recover()).map((outcome) => outcome.state)).toEqual(['succeeded']);
   });
 
   it('recovers only the client’s scope', async () => {
     const store = memoryStore();
     await leavePending(store, { n: 1 }, 'mine');
-    const other = createClient({ prefixUrl: server.url, store, scope: 'tenant-other', retry: { limit: 0 } });
+    const other = createClient({ prefix: server.url, store, scope: 'tenant-other', retry: { limit: 0 } });
     expect(await other.pending()).toEqual([]);
     expect(await other.recover()).toEqual([]);
     expect((await clientOn(store).pending()).map((intent) => intent.idempotencyKey)).toEqual(['mine']);

@@ -8,7 +8,7 @@ import type { Fault } from './server/faults.js';
 const server = useTestServer();
 
 const clientOn = (store: IntentStore = memoryStore(), extra = {}) =>
-  createClient({ prefixUrl: server.url, store, timeout: 300, retry: { limit: 3, delay: () => 10 }, ...extra });
+  createClient({ prefix: server.url, store, timeout: 300, retry: { limit: 3, delay: () => 10 }, ...extra });
 const writes = () => server.requests.filter((request) => request.method !== 'GET');
 
 describe('retried with the same key', () => {
@@ -126,8 +126,10 @@ describe('the journal on a real wire', () => {
       events.push(`request:${request.attempt}`);
       return request.attempt === 1 ? { kind: 'status', status: 503 } : undefined;
     });
-    await clientOn(recordingStore(events)).post('v1/payouts', { json: { amount: 1 }, idempotencyKey: 'payout-1' });
-    expect(events).toEqual(['get:none', 'put:pending', 'request:1', 'request:2', 'put:succeeded']);
+    const client = clientOn(recordingStore(events));
+    await client.post('v1/payouts', { json: { amount: 1 }, idempotencyKey: 'payout-1' });
+    await client.flush();
+    expect(events).toEqual(['create', 'request:1', 'request:2', 'update:succeeded']);
   });
 
   it('nothing reaches the server when the store cannot write', async () => {

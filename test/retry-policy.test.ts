@@ -40,7 +40,7 @@ describe('bodies', () => {
   it('a ReadableStream body is a clear TypeError, not a silent single attempt', async () => {
     let fetched = 0;
     const store = memoryStore();
-    const client = createClient({ prefixUrl: 'https://api.test', store, fetch: async () => (fetched++, new Response('{}')) });
+    const client = createClient({ prefix: 'https://api.test', store, fetch: async () => (fetched++, new Response('{}')) });
     const stream = new ReadableStream({ start: (controller) => (controller.enqueue(new TextEncoder().encode('x')), controller.close()) });
     await expect(client.post('v1/upload', { body: stream })).rejects.toThrow(/ReadableStream body cannot be replayed/);
     expect(fetched).toBe(0);
@@ -48,7 +48,7 @@ describe('bodies', () => {
   });
 
   it('json and body together are refused', async () => {
-    const client = createClient({ prefixUrl: 'https://api.test', store: memoryStore() });
+    const client = createClient({ prefix: 'https://api.test', store: memoryStore() });
     await expect(client.post('v1/x', { json: {}, body: 'x' })).rejects.toThrow(TypeError);
   });
 });

@@ -98,7 +98,7 @@ function timed(store: IntentStore, spent: { getMs: number; putMs: number }): Int
 }
 
 function durable(store: IntentStore, baseUrl: string): Session['post'] {
-  const api = createClient({ prefixUrl: baseUrl, store });
+  const api = createClient({ prefix: baseUrl, store });
   return async () => {
     await api.post(ROUTE, { json: PAYLOAD }).json();
   };

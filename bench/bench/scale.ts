@@ -68,7 +68,7 @@ export async function measurePending(scratch: string, count: number): Promise<Pe
 
     const store = fileStore(dir);
     try {
-      const api = createClient({ prefixUrl: ORIGIN, store });
+      const api = createClient({ prefix: ORIGIN, store });
       let start = performance.now();
       const listed = await api.pending();
       const coldMs = performance.now() - start;

@@ -386,7 +386,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
       // Kept before anything else can throw, so `finally` closes every server started.
       servers.push(server);
       const client = createClient({
-        prefixUrl: server.url,
+        prefix: server.url,
         store: memoryStore(),
         headers: { Authorization: `Bearer soak-${dialect}` },
         timeout: attemptTimeoutMs,

@@ -49,7 +49,7 @@ function busy(isBusy: boolean): void {
 
 const api = createClient({
   // The dev server proxies /api to the demo API, so the page only ever calls its own origin.
-  prefixUrl: new URL('/api/', location.href),
+  prefix: new URL('/api/', location.href),
   retry: { limit: 4, backoffLimit: 4_000 },
   timeout: 15_000,
   on: {

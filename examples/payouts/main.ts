@@ -58,7 +58,7 @@ process.once('SIGINT', () => {
 const answeredBy = new Map<string, 'journal' | 'api'>();
 const store = fileStore(journalDir);
 const api = createClient({
-  prefixUrl: apiUrl,
+  prefix: apiUrl,
   headers: { Authorization: `Bearer ${process.env.DEMO_API_KEY ?? 'sk_demo_payouts'}` },
   store,
   // Paid rows are found in the journal by scope, key and route: a fixed scope keeps finding them

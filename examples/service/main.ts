@@ -41,7 +41,7 @@ if (apiUrl === undefined) {
 
 const store = fileStore(journalDir);
 const api = createClient({
-  prefixUrl: apiUrl,
+  prefix: apiUrl,
   headers: { Authorization: `Bearer ${process.env.DEMO_API_KEY ?? 'sk_demo_shop'}` },
   store,
   // Journaled refunds are found by scope, key and route: a fixed scope keeps finding them if the
