@@ -148,6 +148,8 @@ async function finishClaimed(owned: Owned, options: NormalizedOptions, resendExp
     settlement = { state: 'expired', error: expiredError(intent, options) };
   } else {
     settlement = await sendOwned(owned, transport, options, signal);
+    // Recovery has no caller waiting on the answer: its pass (or relay slot) ends with the outcome written.
+    await settlement.journaled;
   }
   const outcome = toRecoveryOutcome(intent, settlement, options);
   emit(options.on, 'recovery', { ...describe(intent, options), state: outcome.state, error: outcome.error });

@@ -1,6 +1,7 @@
 /**
  * Faults the server can be told to inject, and helpers to script them reproducibly.
  */
+import { seededRandom } from '../../src/testing/bytes.js';
 import type { SeenRequest } from './types.js';
 
 export type Fault =
@@ -38,19 +39,7 @@ export function isWrite(method: string): boolean {
   return WRITE_METHODS.has(method);
 }
 
-/** xorshift32: tiny, and good enough to spread faults; not for anything cryptographic. */
-export function seededRandom(seed: number): () => number {
-  // Zero is xorshift's fixed point, and small seeds start in a poorly mixed region.
-  let state = (mix32(seed >>> 0) || 0x9e3779b9) >>> 0;
-  return () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state / 0x1_0000_0000;
-  };
-}
+export { seededRandom };
 
 function mix32(x: number): number {
   let h = x >>> 0;
