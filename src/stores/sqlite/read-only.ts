@@ -74,9 +74,12 @@ class ReadOnlyView implements SqliteReader {
   }
 }
 
-/** Size, mtime and inode of the main file when no -wal exists beside it (nobody has it open), else undefined. */
+/**
+ * Size, mtime and inode of the main file when no -wal (nobody has it open) and no rollback
+ * -journal (a file some other program left mid-write) exists beside it; else undefined.
+ */
 function quietMark(path: string): string | undefined {
-  if (existsSync(`${path}-wal`)) return undefined;
+  if (existsSync(`${path}-wal`) || existsSync(`${path}-journal`)) return undefined;
   const info = statSync(path, { bigint: true, throwIfNoEntry: false });
   return info && `${info.ino}:${info.size}:${info.mtimeNs}`;
 }
