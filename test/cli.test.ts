@@ -1,110 +1,281 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Intent } from '../src/index.js';
-import { fileStore } from '../src/node.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { openSqliteReadOnly, sqliteStore } from '../src/stores/sqlite.js';
+import type { Intent } from '../src/stores/store.js';
+import { makeIntent } from '../src/testing/intents.js';
+import { runFixture, untilLines } from './support/processes.js';
+import { tempDir, withRawDatabase } from './support/sqlite.js';
 
-// The bin as shipped: `npm test` builds dist/ first.
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const run = async (...args: string[]) => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-};
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
-const HOUR = 60 * 60 * 1000;
-function intent(key: string, state: Intent['state'], ageMs: number, ttlMs = 24 * HOUR): Intent {
-  const createdAt = Date.now() - ageMs;
-  return {
-    scope: 'https://api.example.com',
-    idempotencyKey: key,
-    method: 'POST',
-    url: `https://api.example.com/v1/payouts`,
-    headers: { 'content-type': 'application/json' },
-    body: btoa('{"amount":1}'),
-    fingerprint: 'f'.repeat(64),
-    createdAt,
-    updatedAt: createdAt,
-    expiresAt: createdAt + ttlMs,
-    attempts: state === 'pending' ? 0 : 1,
-    state,
-  };
+/** The CLI in-process: the exit code and what it printed. */
+async function cli(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, (text) => (stdout += `${text}\n`), (text) => (stderr += `${text}\n`));
+  return { code, stdout, stderr };
 }
 
-let dir: string;
-let work: string;
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'durable-fetch-cli-'));
-  dir = join(work, '.idempotency');
-  const store = fileStore(dir, { autoCompact: false });
-  await store.put(intent('payout-1', 'succeeded', 3 * HOUR));
-  await store.put(intent('payout-2', 'pending', 2 * 60 * 1000));
-  await store.put(intent('payout-3', 'pending', 30 * HOUR));
-  await store.put(intent('payout-4', 'failed', 10_000));
-  await store.close();
-});
-afterAll(() => rm(work, { recursive: true, force: true }));
+// The bin from source, so it never runs a stale dist/; tsx by absolute URL, as cwd may be anywhere.
+const BIN = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+function bin(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', TSX, BIN, ...args], { cwd }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
 
-describe('npx durable-fetch list', () => {
-  it('shows each intent’s state, age, method, URL, attempts and whether its key outlived its TTL, oldest first', async () => {
-    const { code, stdout } = await run('list', dir);
-    expect(code).toBe(0);
-    const lines = stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^STATE\s+AGE\s+METHOD\s+URL\s+ATTEMPTS\s+KEY TTL\s+KEY$/);
-    expect(lines[1]).toMatch(/^pending\s+1d6h\s+POST\s+https:\/\/api\.example\.com\/v1\/payouts\s+0\s+outlived\s+payout-3$/);
-    expect(lines[2]).toMatch(/^succeeded\s+3h00m\s+POST .* 1\s+live\s+payout-1$/);
-    expect(lines[3]).toMatch(/^pending\s+2m\s+.* live\s+payout-2$/);
-    expect(lines[4]).toMatch(/^failed\s+10s\s+.* live\s+payout-4$/);
-    expect(lines.at(-1)).toBe('4 intent(s), 2 pending.');
+/** An intent `ageMs` old; the key's TTL is a day unless the overrides say otherwise. */
+function aged(ageMs: number, overrides: Partial<Intent> = {}): Intent {
+  const createdAt = Date.now() - ageMs;
+  return makeIntent({ createdAt, updatedAt: createdAt, expiresAt: createdAt + 24 * HOUR, ...overrides });
+}
+
+/** A journal at <fresh dir>/.idempotency/intents.db holding `intents`, written by the real store and closed. */
+async function journal(intents: Intent[]): Promise<{ work: string; dir: string; path: string }> {
+  const work = await tempDir();
+  const dir = join(work, '.idempotency');
+  const path = join(dir, 'intents.db');
+  const store = sqliteStore(path);
+  for (const intent of intents) await store.create(intent);
+  await store.close();
+  return { work, dir, path };
+}
+
+/** Four intents, one per state, with credentials in two URLs. */
+function payouts(): Intent[] {
+  return [
+    aged(30 * HOUR, { idempotencyKey: 'payout-expired', state: 'expired', attempts: 3, expiresAt: Date.now() - 6 * HOUR,
+      url: 'https://api.example.test/payouts?api_key=sk_live_SECRET1&n=1' }),
+    aged(3 * HOUR, { idempotencyKey: 'payout-ok', state: 'succeeded', attempts: 1 }),
+    aged(2 * MINUTE, { idempotencyKey: 'payout-working', attempts: 2, owner: 'client-1', leaseUntil: Date.now() + 10 * MINUTE,
+      url: 'https://api.example.test/payouts?token=tok_SECRET2', scope: 'tenant-b' }),
+    aged(10_000, { idempotencyKey: 'payout-refused', state: 'failed', attempts: 1 }),
+  ];
+}
+
+/** Size and mtime of each file: what a reader that writes nothing leaves as it found. */
+async function fingerprint(dir: string, files: string[]) {
+  return Promise.all(files.map(async (file) => {
+    const info = await stat(join(dir, file), { bigint: true });
+    return `${file} ${info.size} ${info.mtimeNs}`;
+  }));
+}
+
+describe('durable-fetch list', () => {
+  it('shows state, age, method, masked URL, attempts, lease, key TTL, scope and key, oldest first', async () => {
+    const { dir } = await journal(payouts());
+    const { code, stdout, stderr } = await cli('list', dir);
+    expect([code, stderr]).toEqual([0, '']);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^STATE\s+AGE\s+METHOD\s+URL\s+ATTEMPTS\s+LEASE\s+KEY TTL\s+SCOPE\s+KEY$/);
+    expect(lines[1]).toMatch(/^expired\s+1d6h\s+POST\s+https:\/\/api\.example\.test\/payouts\?n=1&api_key=\*\*\*\s+3\s+free\s+outlived\s+tenant-a\s+payout-expired$/);
+    expect(lines[2]).toMatch(/^succeeded\s+3h00m\s+POST\s+\S+\s+1\s+free\s+live\s+tenant-a\s+payout-ok$/);
+    expect(lines[3]).toMatch(/^pending\s+2m\s+POST\s+https:\/\/api\.example\.test\/payouts\?token=\*\*\*\s+2\s+held (9|10)m\s+live\s+tenant-b\s+payout-working$/);
+    expect(lines[4]).toMatch(/^failed\s+10s\s+POST\s+\S+\s+1\s+free\s+live\s+tenant-a\s+payout-refused$/);
+    expect(lines.slice(5)).toEqual(['', '4 intent(s), 1 pending, 1 expired.']);
   });
 
-  it('--json gives scripts every field', async () => {
-    const { code, stdout } = await run('list', dir, '--json', '--state', 'pending');
+  it('shows a lease whose owner stopped renewing it as free', async () => {
+    const { path } = await journal([aged(MINUTE, { idempotencyKey: 'orphan', owner: 'dead-client', leaseUntil: Date.now() - 1000 })]);
+    const { stdout } = await cli('list', path);
+    expect(stdout).toMatch(/pending\s+1m\s+POST\s+\S+\s+0\s+free\s+live\s+tenant-a\s+orphan/);
+  });
+
+  it('says so when the journal is empty', async () => {
+    const { path } = await journal([]);
+    expect(await cli('list', path)).toEqual({ code: 0, stdout: 'No intents in this journal.\n', stderr: '' });
+  });
+
+  it('--state keeps only the states asked for, repeated or as a comma list', async () => {
+    const { path } = await journal(payouts());
+    const keys = async (...args: string[]) => (JSON.parse((await cli('list', path, '--json', ...args)).stdout) as Array<{ idempotencyKey: string }>).map((row) => row.idempotencyKey);
+    expect(await keys('--state', 'pending')).toEqual(['payout-working']);
+    expect(await keys('--state', 'pending,expired')).toEqual(['payout-expired', 'payout-working']);
+    expect(await keys('--state', 'failed', '--state', 'succeeded')).toEqual(['payout-ok', 'payout-refused']);
+    expect(await keys()).toHaveLength(4);
+  });
+
+  it('--json gives scripts every field they need, and no body, header or stored answer', async () => {
+    const { path } = await journal(payouts());
+    const { code, stdout } = await cli('list', path, '--json', '--state', 'pending');
     expect(code).toBe(0);
     const rows = JSON.parse(stdout) as Array<Record<string, unknown>>;
-    expect(rows.map((row) => [row.idempotencyKey, row.keyExpired])).toEqual([['payout-3', true], ['payout-2', false]]);
-    expect(rows[0]).toMatchObject({ scope: 'https://api.example.com', method: 'POST', attempts: 0, state: 'pending', createdAt: expect.any(String), ageMs: expect.any(Number) });
-    expect(JSON.stringify(rows)).not.toContain('amount');
+    expect(rows).toEqual([
+      {
+        scope: 'tenant-b',
+        idempotencyKey: 'payout-working',
+        state: 'pending',
+        method: 'POST',
+        url: 'https://api.example.test/payouts?token=***',
+        createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+        ageMs: expect.any(Number),
+        attempts: 2,
+        owner: 'client-1',
+        leaseHeld: true,
+        leaseRemainingMs: expect.any(Number),
+        expiresAt: expect.stringMatching(/Z$/),
+        keyExpired: false,
+      },
+    ]);
+    expect(rows[0]?.leaseRemainingMs).toBeGreaterThan(9 * MINUTE);
+    const all = (await cli('list', path, '--json')).stdout;
+    expect(all).not.toMatch(/payout"|content-type|fingerprint/);
   });
 
-  it('reads without writing: the journal directory is unchanged', async () => {
-    const before = (await readdir(dir)).sort();
-    await run('list', dir);
-    expect((await readdir(dir)).sort()).toEqual(before);
+  it('never prints a credential: query values are masked and userinfo is dropped', async () => {
+    const { path } = await journal([
+      ...payouts(),
+      aged(MINUTE, { idempotencyKey: 'with-userinfo', url: 'https://user:pa55word@api.example.test/payouts?Signature=SECRET3' }),
+    ]);
+    for (const args of [[], ['--json']]) {
+      const { code, stdout } = await cli('list', path, ...args);
+      expect(code).toBe(0);
+      expect(stdout).toContain('https://api.example.test/payouts?Signature=***');
+      expect(stdout).not.toMatch(/SECRET|pa55word|user:/);
+    }
+  });
+});
+
+describe('reading without writing', () => {
+  it('leaves a closed journal exactly as it was: same size and mtime, no -wal or -shm created', async () => {
+    const { dir } = await journal(payouts());
+    const before = await fingerprint(dir, ['intents.db']);
+    expect((await cli('list', dir)).code).toBe(0);
+    expect(await readdir(dir)).toEqual(['intents.db']);
+    expect(await fingerprint(dir, ['intents.db'])).toEqual(before);
   });
 
-  it('defaults to .idempotency in the current directory', async () => {
-    const { code, stdout } = await promisify(execFile)(process.execPath, [CLI, 'list'], { cwd: work }).then(
-      (result) => ({ code: 0, ...result }),
-    );
+  it('leaves an open journal’s database and -wal as they were', async () => {
+    const { dir, path } = await journal([]);
+    const store = sqliteStore(path);
+    onTestFinished(() => store.close());
+    for (const intent of payouts()) await store.create(intent);
+    const files = ['intents.db', 'intents.db-wal'];
+    const before = await fingerprint(dir, files);
+    const { code, stdout } = await cli('list', dir);
     expect(code).toBe(0);
-    expect(stdout).toContain('4 intent(s), 2 pending.');
+    expect(stdout).toContain('4 intent(s)');
+    expect(await fingerprint(dir, files)).toEqual(before);
+    expect((await readdir(dir)).sort()).toEqual(['intents.db', 'intents.db-shm', 'intents.db-wal']);
   });
 
-  it('says clearly when the directory is missing or not a directory', async () => {
-    const missing = await run('list', join(work, 'nope'));
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/no journal at .*nope: the directory does not exist/);
-    const file = join(work, 'a-file');
-    await writeFile(file, 'x');
-    const notDir = await run('list', file);
-    expect(notDir.code).toBe(1);
-    expect(notDir.stderr).toMatch(/a-file is not a directory/);
+  it('creates nothing when the path is missing', async () => {
+    const work = await tempDir();
+    expect((await cli('list', join(work, 'intents.db'))).code).toBe(2);
+    expect((await cli('list', join(work, '.idempotency'))).code).toBe(2);
+    expect((await cli('list', join(work, 'not', 'there', 'intents.db'))).code).toBe(2);
+    expect(await readdir(work)).toEqual([]);
   });
 
-  it('explains its usage for a wrong command', async () => {
-    const wrong = await run('lsit');
-    expect(wrong.code).toBe(2);
-    expect(wrong.stderr).toMatch(/unknown command.*\n\nUsage: durable-fetch list/s);
-    expect((await run('--help')).stdout).toMatch(/^Usage: durable-fetch list/);
-    expect((await run('list', dir, '--state', 'weird')).code).toBe(2);
+  it('sees what a writer committed after the reader opened a journal nobody had open', async () => {
+    const { path } = await journal([aged(MINUTE, { idempotencyKey: 'before' })]);
+    const reader = openSqliteReadOnly(path);
+    onTestFinished(() => reader.close());
+    const store = sqliteStore(path);
+    onTestFinished(() => store.close());
+    await store.create(aged(0, { idempotencyKey: 'after' }));
+    expect(reader.list().map((intent) => intent.idempotencyKey)).toEqual(['before', 'after']);
+  });
+
+  it('lists while another process holds the journal open and keeps writing, and never stops it', async () => {
+    const { path } = await journal([aged(HOUR, { idempotencyKey: 'older' })]);
+    const writer = runFixture('sqlite-writer.ts', [path, 'forever'], { nodeArgs: ['--import', 'tsx'] });
+    onTestFinished(() => void writer.child.kill('SIGKILL'));
+    await untilLines(writer, 20);
+    for (let round = 0; round < 5; round++) {
+      const committed = writer.lines.length;
+      const { code, stdout, stderr } = await cli('list', path, '--json');
+      expect([code, stderr]).toEqual([0, '']);
+      const rows = JSON.parse(stdout) as Array<{ scope: string; idempotencyKey: string }>;
+      // Every create the writer reported before the read is listed, beside what was there before.
+      expect(rows.filter((row) => row.scope.startsWith('writer-')).length).toBeGreaterThanOrEqual(committed);
+      expect(rows.map((row) => row.idempotencyKey)).toContain('older');
+    }
+    const seen = writer.lines.length;
+    await untilLines(writer, seen + 20);
+  });
+});
+
+describe('errors, in one line', () => {
+  it('names the missing path, exit 2', async () => {
+    const work = await tempDir();
+    const missing = await cli('list', join(work, 'nope.db'));
+    expect(missing).toEqual({ code: 2, stdout: '', stderr: `durable-fetch: no journal at ${join(work, 'nope.db')}: no such file or directory\n` });
+    await mkdir(join(work, 'empty'));
+    expect((await cli('list', join(work, 'empty'))).stderr).toBe(`durable-fetch: no journal in ${join(work, 'empty')}: it holds no intents.db\n`);
+  });
+
+  it('refuses a journal from a newer version, saying to upgrade, exit 1', async () => {
+    const { path } = await journal(payouts());
+    withRawDatabase(path, (db) => db.exec('PRAGMA user_version = 2'));
+    const { code, stdout, stderr } = await cli('list', path);
+    expect([code, stdout]).toEqual([1, '']);
+    expect(stderr).toMatch(/^durable-fetch: Cannot read the intent store at .*intents\.db: .*schema version 2, written by a newer durable-fetch.*Upgrade durable-fetch/);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('refuses a file that is not a journal, exit 1', async () => {
+    const work = await tempDir();
+    await writeFile(join(work, 'notes.txt'), 'not a database, just long enough to have a header '.repeat(4));
+    const { code, stderr } = await cli('list', join(work, 'notes.txt'));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^durable-fetch: Cannot read the intent store at .*notes\.txt: .+\n$/);
+  });
+
+  it('explains its usage for --help, an unknown command, a bad --state or two journals, exit 2', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: durable-fetch list \[path\] \[--json\] \[--state S\]/);
+    for (const [args, message] of [
+      [['lsit'], 'unknown command "lsit"'],
+      [[], 'a command is needed'],
+      [['list', '--state', 'done'], '--state must be pending, succeeded, failed or expired, not "done"'],
+      [['list', 'a.db', 'b.db'], 'list reads one journal'],
+      [['list', '--bogus'], "Unknown option '--bogus'"],
+    ] as const) {
+      const { code, stdout, stderr } = await cli(...args);
+      expect([code, stdout]).toEqual([2, '']);
+      expect(stderr).toContain(`durable-fetch: ${message}`);
+      expect(stderr).toContain('\n\nUsage: durable-fetch list');
+    }
+  });
+
+  it('refuses --postgres and --redis as not in this build, and a URL given as a path, without echoing the URL', async () => {
+    for (const args of [
+      ['list', '--postgres', 'postgres://app:hunter2@db.internal/app'],
+      ['list', '--redis', 'redis://:hunter2@cache.internal:6379'],
+      ['list', 'postgres://app:hunter2@db.internal/app'],
+    ]) {
+      const { code, stderr } = await cli(...args);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/not available in this build|looks like a connection URL/);
+      expect(stderr).not.toContain('hunter2');
+    }
+  });
+});
+
+describe('the bin', () => {
+  it('reads .idempotency/intents.db in the working directory and prints the table', async () => {
+    const { work } = await journal(payouts());
+    const { code, stdout, stderr } = await bin(['list'], work);
+    expect([code, stderr]).toEqual([0, '']);
+    expect(stdout).toMatch(/^STATE\s+AGE/);
+    expect(stdout).toContain('4 intent(s), 1 pending, 1 expired.');
+    expect(await readdir(join(work, '.idempotency'))).toEqual(['intents.db']);
+  });
+
+  it('exits 2 with the usage for an unknown command', async () => {
+    const { code, stderr } = await bin(['lsit'], await tempDir());
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^durable-fetch: unknown command "lsit"\n\nUsage:/);
   });
 });

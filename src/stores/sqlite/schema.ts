@@ -64,7 +64,11 @@ export function openForWriting(path: string, busyTimeoutMs: number): DatabaseSyn
 
 /** Opens the database to read only (the CLI): never creates, never migrates. */
 export function openForReading(path: string): DatabaseSync {
-  const db = new DatabaseSync(path, { readOnly: true });
+  return checkedForReading(new DatabaseSync(path, { readOnly: true }), path);
+}
+
+/** `db`, opened read-only on the file at `path`, once its layout is known to be readable; closed if not. */
+export function checkedForReading(db: DatabaseSync, path: string): DatabaseSync {
   try {
     checkVersion(userVersion(db), path);
     return db;

@@ -1,0 +1,64 @@
+/**
+ * The command line, read once into a command: everything after this works on checked values.
+ * Connection URLs may carry passwords, so no message here repeats an argument that could be one.
+ */
+import { parseArgs } from 'node:util';
+import { isKnownState, type IntentState } from '../stores/store.js';
+import { UsageError } from './errors.js';
+import type { JournalSource } from './journal-reader.js';
+import { DEFAULT_SQLITE_PATH } from './sqlite-reader.js';
+
+export type Command =
+  | { name: 'help' }
+  | {
+      name: 'list';
+      source: JournalSource;
+      json: boolean;
+      /** Only these states; every state when undefined. */
+      states: IntentState[] | undefined;
+    };
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  state: { type: 'string', multiple: true },
+  postgres: { type: 'string' },
+  redis: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function parseCommand(argv: string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { name: 'help' };
+  const [name, ...paths] = positionals;
+  if (name === undefined) throw new UsageError('a command is needed');
+  if (name !== 'list') throw new UsageError(`unknown command "${name}"`);
+  return { name, source: journalSource(paths, values), json: values.json ?? false, states: parseStates(values.state) };
+}
+
+function journalSource(paths: string[], values: { postgres?: string | undefined; redis?: string | undefined }): JournalSource {
+  const given = paths.length + Number(values.postgres !== undefined) + Number(values.redis !== undefined);
+  if (given > 1) throw new UsageError('list reads one journal: give one path, or --postgres URL, or --redis URL');
+  if (values.postgres !== undefined) return { kind: 'postgres', url: values.postgres };
+  if (values.redis !== undefined) return { kind: 'redis', url: values.redis };
+  const [path = DEFAULT_SQLITE_PATH] = paths;
+  // A connection URL typed as a path would otherwise be echoed, password and all, as "no journal at …".
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
+    throw new UsageError('the path looks like a connection URL: a fleet store is read with --postgres URL or --redis URL');
+  }
+  return { kind: 'sqlite', path };
+}
+
+/** `--state a --state b,c`: every value, each a known state. */
+function parseStates(values: string[] | undefined): IntentState[] | undefined {
+  if (values === undefined) return undefined;
+  const states = values.flatMap((value) => value.split(',')).map((state) => state.trim());
+  const unknown = states.find((state) => !isKnownState(state));
+  if (unknown !== undefined) throw new UsageError(`--state must be pending, succeeded, failed or expired, not "${unknown}"`);
+  return [...new Set(states as IntentState[])];
+}

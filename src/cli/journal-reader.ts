@@ -1,0 +1,17 @@
+import type { IntentSummary, ListQuery } from '../stores/store.js';
+
+/**
+ * What `list` needs from a journal. A reader opens its journal without writing, locking or
+ * creating anything, so listing is safe beside the processes that use it.
+ */
+export interface JournalReader {
+  /** Summaries matching the query, oldest `createdAt` first, as `IntentStore.list` returns them. */
+  list(query: ListQuery): Promise<IntentSummary[]>;
+  close(): Promise<void>;
+}
+
+/** A journal named on the command line. Connection URLs may hold passwords: never print them. */
+export type JournalSource =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string }
+  | { kind: 'redis'; url: string };

@@ -1,0 +1,75 @@
+/**
+ * One intent as the CLI shows it: what an operator needs to decide whether to wait, recover or
+ * resolve, and nothing secret. Payloads never reach the CLI (readers return summaries), and the
+ * URL is shown masked, as errors and events show it.
+ */
+import { DEFAULT_SECRET_PARAMS, maskUrl } from '../credentials.js';
+import type { IntentState, IntentSummary } from '../stores/store.js';
+
+export interface ListedIntent {
+  scope: string;
+  idempotencyKey: string;
+  state: IntentState;
+  method: string;
+  /** As sent, with credential-like query values replaced by `***`. */
+  url: string;
+  createdAt: string;
+  ageMs: number;
+  attempts: number;
+  /** The client working on it (an opaque id), or null. */
+  owner: string | null;
+  /** An owner's lease is running: recovery leaves the intent alone until it ends. */
+  leaseHeld: boolean;
+  /** What is left of that lease, in ms; 0 when free. */
+  leaseRemainingMs: number;
+  expiresAt: string;
+  /** The key's TTL (createdAt + keyTtlMs) has passed: the server may no longer know it. */
+  keyExpired: boolean;
+}
+
+const SECRET_PARAMS: ReadonlySet<string> = new Set(DEFAULT_SECRET_PARAMS);
+
+export function describeIntent(intent: IntentSummary, now: number): ListedIntent {
+  const leaseRemainingMs = intent.owner === null ? 0 : Math.max(0, intent.leaseUntil - now);
+  return {
+    scope: intent.scope,
+    idempotencyKey: intent.idempotencyKey,
+    state: intent.state,
+    method: intent.method,
+    url: displayUrl(intent.url),
+    createdAt: new Date(intent.createdAt).toISOString(),
+    ageMs: Math.max(0, now - intent.createdAt),
+    attempts: intent.attempts,
+    owner: intent.owner,
+    leaseHeld: leaseRemainingMs > 0,
+    leaseRemainingMs,
+    expiresAt: new Date(intent.expiresAt).toISOString(),
+    keyExpired: now >= intent.expiresAt,
+  };
+}
+
+/**
+ * The client refuses userinfo before journaling, but the CLI reads whatever is in the file
+ * (another version, another writer): it drops userinfo itself rather than trust that, and shows
+ * an unparsable URL without its query rather than fail the whole listing.
+ */
+function displayUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return maskUrl(url, SECRET_PARAMS);
+    parsed.username = '';
+    parsed.password = '';
+    return maskUrl(parsed.href, SECRET_PARAMS);
+  } catch {
+    return `${url.split(/[?#]/, 1)[0]?.replace(/\/\/[^/]*@/, '//')} (query hidden: unparsable URL)`;
+  }
+}
+
+/** 42s, 5m, 3h07m, 2d4h: coarse enough to read at a glance. */
+export function formatDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(seconds / 86_400)}d${Math.floor((seconds % 86_400) / 3600)}h`;
+}

@@ -1,0 +1,24 @@
+/**
+ * The CLI as a function, so tests run it in-process: arguments in, text out through `out` and
+ * `err`, an exit code back. A `CliError` is one line on stderr; anything else is a bug and throws.
+ */
+import { parseCommand } from './args.js';
+import { CliError, UsageError } from './errors.js';
+import { list } from './list.js';
+import { USAGE } from './usage.js';
+
+export async function main(argv: string[], out: (text: string) => void, err: (text: string) => void): Promise<number> {
+  try {
+    const command = parseCommand(argv);
+    if (command.name === 'help') {
+      out(USAGE);
+      return 0;
+    }
+    await list(command, out);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    err(`durable-fetch: ${error.message}${error instanceof UsageError ? `\n\n${USAGE}` : ''}`);
+    return error.exitCode;
+  }
+}

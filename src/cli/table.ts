@@ -1,0 +1,29 @@
+import { formatDuration, type ListedIntent } from './listing.js';
+
+const HEADER = ['STATE', 'AGE', 'METHOD', 'URL', 'ATTEMPTS', 'LEASE', 'KEY TTL', 'SCOPE', 'KEY'];
+
+function cells(row: ListedIntent): string[] {
+  return [
+    row.state,
+    formatDuration(row.ageMs),
+    row.method,
+    row.url,
+    String(row.attempts),
+    // Rounded up: a lease with 300 ms left is still held, and "held 0s" would read as free.
+    row.leaseHeld ? `held ${formatDuration(Math.ceil(row.leaseRemainingMs / 1000) * 1000)}` : 'free',
+    row.keyExpired ? 'outlived' : 'live',
+    row.scope,
+    row.idempotencyKey,
+  ];
+}
+
+/** Aligned columns, oldest first as given, and a count of what still needs attention. */
+export function formatTable(rows: ListedIntent[]): string {
+  if (rows.length === 0) return 'No intents in this journal.';
+  const lines = rows.map(cells);
+  const widths = HEADER.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]?.length ?? 0)));
+  const render = (line: string[]) => line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const pending = rows.filter((row) => row.state === 'pending').length;
+  const expired = rows.filter((row) => row.state === 'expired').length;
+  return [render(HEADER), ...lines.map(render), '', `${rows.length} intent(s), ${pending} pending, ${expired} expired.`].join('\n');
+}

@@ -1,0 +1,17 @@
+export const USAGE = `Usage: durable-fetch list [path] [--json] [--state S]...
+       durable-fetch --help
+
+Lists the intents of a durable-fetch journal, read-only: safe beside running processes.
+  path          the SQLite journal, or a directory holding intents.db
+                (default: .idempotency/intents.db)
+  --state S     only intents in state S: pending, succeeded, failed or expired;
+                repeat it or give a comma list (--state pending,expired)
+  --json        one JSON array, for scripts
+  --postgres URL, --redis URL
+                the fleet stores' journals: coming with the fleet stores, not in this build
+
+Columns: state, age, method, URL (credential-like query values masked), attempts, owner
+lease ("held 12s": an owner works on it; "free": recovery may claim it), whether the key
+outlived its TTL (the server may have forgotten it), scope, key.
+
+Exit codes: 0 listed; 1 the journal cannot be read; 2 wrong usage or no journal at the path.`;
