@@ -26,7 +26,9 @@ export interface IndexedDbStoreOptions {
  *
  * Atomicity across tabs: every read-check-write (create, compare-and-set, claim) runs in one
  * readwrite transaction, and IndexedDB runs overlapping readwrite transactions on a store one
- * after another, so two tabs cannot both see the same version and both write.
+ * after another, so two tabs cannot both see the same version and both write. Inside one, only
+ * IndexedDB requests may be awaited: their continuations run while the transaction is still
+ * active, whereas waiting on anything else (a timer, a fetch) lets it commit under our feet.
  *
  * Durability: writes ask for `durability: 'strict'`, so a resolved write has been flushed to disk,
  * not just handed to the OS. A browser that does not know the option ignores it and commits with
