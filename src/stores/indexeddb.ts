@@ -1,92 +1,182 @@
-import { createStore, get, promisifyRequest, set, values, type UseStore } from 'idb-keyval';
-import { type Intent, type IntentStore, intentId, isCompactable } from './store.js';
+import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
+import {
+  type ClaimRequest,
+  type Intent,
+  type IntentChange,
+  type IntentStore,
+  type IntentSummary,
+  type ListQuery,
+  isClaimable,
+  isCompactable,
+  isKnownState,
+} from './store.js';
 
 export interface IndexedDbStoreOptions {
   /**
    * Names the journal: each name is its own IndexedDB database (`durable-fetch:<name>`), so two
-   * apps on one origin, or two tenants, never see each other's intents.
+   * apps on one origin never see each other's intents.
    * @default none: the database `durable-fetch`
    */
   name?: string;
 }
 
-const SWEEP_EVERY = 100;
-
 /**
- * Intents in this origin's IndexedDB, through idb-keyval: they survive reloads, tab and browser
- * crashes, and are seen by every page of the origin. A resolved `put` is a committed transaction,
- * with the browser's default durability (relaxed in current browsers): handed to the OS, so only an
- * OS crash or power loss right after it could still lose it.
+ * Intents in this origin's IndexedDB, through idb-keyval: they survive reloads and crashes, and
+ * every tab of the origin shares them. Records are keyed `[scope, id]`.
+ *
+ * Atomicity across tabs: every read-check-write (create, compare-and-set, claim) runs in one
+ * readwrite transaction, and IndexedDB runs overlapping readwrite transactions on a store one
+ * after another, so two tabs cannot both see the same version and both write. Inside one, only
+ * IndexedDB requests may be awaited: their continuations run while the transaction is still
+ * active, whereas waiting on anything else (a timer, a fetch) lets it commit under our feet.
+ *
+ * Durability: writes ask for `durability: 'strict'`, so a resolved write has been flushed to disk,
+ * not just handed to the OS. A browser that does not know the option ignores it and commits with
+ * its default.
  */
 export function indexedDbStore(options: IndexedDbStoreOptions = {}): IntentStore {
-  const dbName = options.name === undefined ? 'durable-fetch' : `durable-fetch:${options.name}`;
-  let useStore: UseStore | undefined;
-  // Counts from the first put so every page load sweeps once: a tab rarely lives 100 puts.
-  let putsUntilSweep = 0;
+  return new IndexedDbStore(options.name === undefined ? 'durable-fetch' : `durable-fetch:${options.name}`);
+}
 
-  // Opening is deferred to the first call so that merely creating a client (in SSR, a worker,
-  // a browser with storage disabled) neither touches nor requires IndexedDB.
-  const run = async <T>(what: string, op: (store: UseStore) => Promise<T>): Promise<T> => {
+const OBJECT_STORE = 'intents';
+/** A tab rarely lives 100 creates, so each store sweeps at its first create too. */
+const SWEEP_EVERY = 100;
+
+type Key = [scope: string, id: string];
+
+class IndexedDbStore implements IntentStore {
+  readonly #dbName: string;
+  #store: UseStore | undefined;
+  #createsUntilSweep = 0;
+
+  constructor(dbName: string) {
+    this.#dbName = dbName;
+  }
+
+  get(scope: string, id: string): Promise<Intent | undefined> {
+    return this.#use('read an intent', 'readonly', (s) => promisifyRequest(s.get([scope, id] satisfies Key)));
+  }
+
+  create(intent: Intent): Promise<Intent | undefined> {
+    if (--this.#createsUntilSweep < 0) {
+      this.#createsUntilSweep = SWEEP_EVERY - 1;
+      // Housekeeping, never a reason to refuse a write.
+      this.compact(Date.now()).catch(() => {});
+    }
+    const record = { ...intent, version: 1 };
+    return this.#use('journal an intent', 'readwrite', async (s) => {
+      const key: Key = [intent.scope, intent.id];
+      const existing = await promisifyRequest<Intent | undefined>(s.get(key));
+      if (existing !== undefined) return existing;
+      s.put(record, key);
+      await promisifyRequest(s.transaction);
+      return undefined;
+    });
+  }
+
+  update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
+    return this.#use('update an intent', 'readwrite', async (s) => {
+      const key: Key = [scope, id];
+      const intent = await promisifyRequest<Intent | undefined>(s.get(key));
+      if (intent?.version !== version) return undefined;
+      // A field given as undefined is left as it is, as the other stores do.
+      for (const [field, value] of Object.entries(change)) {
+        if (value !== undefined) Object.assign(intent, { [field]: value });
+      }
+      intent.version++;
+      s.put(intent, key);
+      await promisifyRequest(s.transaction);
+      return intent.version;
+    });
+  }
+
+  claim(request: ClaimRequest): Promise<Intent[]> {
+    return this.#use('claim intents', 'readwrite', async (s) => {
+      const claimed = oldestFirst(await promisifyRequest(s.getAll(scopeRange(request.scope))))
+        .filter((intent) => isClaimable(intent, request))
+        .slice(0, Math.max(0, request.limit));
+      for (const intent of claimed) {
+        Object.assign(intent, { owner: request.owner, leaseUntil: request.leaseUntil, version: intent.version + 1 });
+        s.put(intent, [intent.scope, intent.id] satisfies Key);
+      }
+      await promisifyRequest(s.transaction);
+      return claimed;
+    });
+  }
+
+  list(query: ListQuery = {}): Promise<IntentSummary[]> {
+    return this.#use('list intents', 'readonly', async (s) => {
+      const intents = oldestFirst(await promisifyRequest(s.getAll(query.scope === undefined ? null : scopeRange(query.scope))));
+      return intents.filter((intent) => !query.states || query.states.includes(intent.state)).map(toSummary);
+    });
+  }
+
+  compact(now: number): Promise<number> {
+    return this.#use('compact the journal', 'readwrite', (s) => {
+      let deleted = 0;
+      // Decided record by record as the cursor reaches it, inside the transaction: a write racing
+      // the sweep is never judged by a stale copy.
+      s.openCursor().onsuccess = function () {
+        const cursor = this.result;
+        if (!cursor) return;
+        if (isCompactable(cursor.value as Intent, now)) {
+          cursor.delete();
+          deleted++;
+        }
+        cursor.continue();
+      };
+      return promisifyRequest(s.transaction).then(() => deleted);
+    });
+  }
+
+  async close(): Promise<void> {
+    // A store never used holds no connection, and one whose database never opened has nothing
+    // to release: neither is worth opening or failing for. close() lets the connection go once
+    // its transactions finish, so whoever opens or deletes the database next is not blocked.
+    await this.#store?.('readonly', (s) => s.transaction.db.close()).catch(() => {});
+  }
+
+  // Opening is deferred to the first call, so creating a client (in SSR, a worker, a browser with
+  // storage disabled) neither touches nor requires IndexedDB.
+  async #use<T>(what: string, mode: IDBTransactionMode, op: (store: IDBObjectStore) => Promise<T>): Promise<T> {
     try {
       if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
-      return await op((useStore ??= createStore(dbName, 'intents')));
+      return await (this.#store ??= strictStore(this.#dbName))(mode, op);
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new Error(`indexedDbStore "${dbName}" could not ${what}: ${reason}`, { cause });
+      throw new Error(`indexedDbStore "${this.#dbName}" could not ${what}: ${reason}`, { cause });
     }
-  };
-
-  return {
-    get: (scope, id) => run('read an intent', (store) => get<Intent>([scope, id], store)),
-
-    async put(intent) {
-      const key = [intent.scope, intentId(intent)];
-      await run('write an intent', (store) => {
-        if (--putsUntilSweep < 0) {
-          putsUntilSweep = SWEEP_EVERY - 1;
-          // Failures ignored: compaction is housekeeping, never a reason to refuse a write. Its
-          // transaction is created before the put's, and IndexedDB runs overlapping readwrite
-          // transactions in creation order, so the sweep is over when this put resolves and can
-          // never delete the record written here.
-          sweep(store).catch(() => {});
-        }
-        return set(key, intent, store);
-      });
-    },
-
-    list: (scope) =>
-      run('list intents', (store) =>
-        scope === undefined
-          ? values<Intent>(store)
-          : // Keys are [scope, id]: every key of the scope sorts between [scope] and [scope, []]
-            // (an array sorts after any string), so one range read returns just this scope.
-            store('readonly', (s) => promisifyRequest(s.getAll(IDBKeyRange.bound([scope], [scope, []])))),
-      ),
-
-    async close() {
-      // Only a store that was used holds a connection, and one whose database never opened has
-      // nothing to release: neither is worth opening a connection or failing for.
-      // Closing once this transaction has completed lets the connection go at once, so whoever
-      // opens or deletes the database next is not told it is still in use.
-      await useStore?.('readonly', (s) => promisifyRequest(s.transaction).then(() => s.transaction.db.close()))
-        .catch(() => {});
-    },
-  };
+  }
 }
 
 /**
- * Deletes settled intents past their retention in one readwrite transaction, deciding each record
- * as the cursor reaches it, so a put racing the sweep is never judged by a stale copy.
+ * idb-keyval's store, except that readwrite transactions ask for strict durability: its own
+ * opens transactions without options. Its connection (opened once, reopened if the browser drops
+ * it) is borrowed through an empty readonly transaction.
  */
-function sweep(store: UseStore): Promise<void> {
-  const now = Date.now();
-  return store('readwrite', (s) => {
-    s.openCursor().onsuccess = function () {
-      const cursor = this.result;
-      if (!cursor) return;
-      if (isCompactable(cursor.value as Intent, now)) cursor.delete();
-      cursor.continue();
-    };
-    return promisifyRequest(s.transaction);
-  });
+function strictStore(dbName: string): UseStore {
+  const store = createStore(dbName, OBJECT_STORE);
+  return (mode, callback) =>
+    mode === 'readonly'
+      ? store(mode, callback)
+      : store('readonly', (s) => s.transaction.db).then((db) =>
+          callback(db.transaction(OBJECT_STORE, mode, { durability: 'strict' }).objectStore(OBJECT_STORE)),
+        );
+}
+
+/**
+ * Every key of a scope sorts between `[scope]` and `[scope, []]` (an array sorts after any
+ * string), so one range read returns just that scope.
+ */
+function scopeRange(scope: string): IDBKeyRange {
+  return IDBKeyRange.bound([scope], [scope, []]);
+}
+
+/** Records this version understands, oldest `createdAt` first (key order breaks ties). */
+function oldestFirst(records: Intent[]): Intent[] {
+  return records.filter((intent) => isKnownState(intent.state)).sort((a, b) => a.createdAt - b.createdAt);
+}
+
+function toSummary({ body: _body, response: _response, headers: _headers, ...summary }: Intent): IntentSummary {
+  return summary;
 }

@@ -33,3 +33,13 @@ export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
   }
   return shuffled;
 }
+
+/**
+ * Whether `a` and `b` hold the same bytes. A plain loop: toEqual over 32 M elements would take
+ * minutes, and Buffer is Node's alone (the suite also runs in browsers).
+ */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

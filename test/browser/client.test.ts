@@ -9,7 +9,7 @@ import {
   HTTPError,
   IdempotencyConflictError,
   IdempotencyMismatchError,
-  intentId,
+  NetworkError,
   type ClientOptions,
   type DurableResponse,
   type Intent,
@@ -27,7 +27,7 @@ beforeEach(() => server.reset());
 
 const clientOn = (store: IntentStore, options: ClientOptions = {}) =>
   createClient({
-    prefixUrl: server.url,
+    prefix: server.url,
     store,
     headers: { Authorization: 'Bearer sk_test_tenant' },
     timeout: 2_000,
@@ -94,10 +94,11 @@ describe('the intent is in IndexedDB before the server sees the request', () => 
   it('journals the pending intent, then sends, then settles it', async () => {
     const journal = newJournal();
     const events: string[] = [];
+    const journaled: Intent[] = [];
     const store = recordingStore(journal.open(), events, async (intent) => {
-      if (intent.state !== 'pending') return;
       // Read back through a connection of its own, and ask the server what it has seen so far.
-      const durable = await journal.open().get(intent.scope, intentId(intent));
+      const durable = await journal.open().get(intent.scope, intent.id);
+      if (durable !== undefined) journaled.push(durable);
       events.push(`journaled:${durable?.state ?? 'nothing'}`);
       events.push(`server had seen ${(await server.state()).requests.length}`);
     });
@@ -108,10 +109,32 @@ describe('the intent is in IndexedDB before the server sees the request', () => 
       },
     });
 
+    const startedAt = Date.now();
     await client.post('v1/payouts', { json: { amount: 5 }, idempotencyKey: 'payout-5' });
+    // The outcome is recorded after the caller has its answer; close() waits for it.
+    await client.close();
 
-    expect(events).toEqual(['get:none', 'put:pending', 'journaled:pending', 'server had seen 0', 'fetch', 'put:succeeded']);
+    expect(events).toEqual(['create:pending', 'journaled:pending', 'server had seen 0', 'fetch', 'update:succeeded']);
     expect(await writesSeen()).toHaveLength(1);
+    // Journaled owned by this client, under a lease, keyed by method, origin, path and key.
+    expect(journaled).toEqual([
+      expect.objectContaining({
+        id: `POST ${new URL(server.url).origin}/v1/payouts payout-5`,
+        origin: new URL(server.url).origin,
+        owner: expect.any(String),
+        leaseUntil: expect.any(Number),
+        version: 1,
+        attempts: 0,
+      }),
+    ]);
+    expect(journaled[0]!.leaseUntil).toBeGreaterThan(startedAt);
+    expect(await journal.open().get(journaled[0]!.scope, journaled[0]!.id)).toMatchObject({
+      state: 'succeeded',
+      owner: null,
+      leaseUntil: 0,
+      attempts: 1,
+      version: 2,
+    });
   });
 });
 
@@ -129,7 +152,9 @@ describe('retried with one key', () => {
       const journal = newJournal();
       await server.faults({ once: fault });
 
-      const response = await clientOn(journal.open()).post('v1/payouts', { json: { amount: 100 } });
+      const client = clientOn(journal.open());
+      const response = await client.post('v1/payouts', { json: { amount: 100 } });
+      await client.close();
 
       const writes = await writesSeen();
       expect(response.status).toBe(201);
@@ -179,11 +204,14 @@ describe('retried with one key', () => {
     const journal = newJournal();
     await server.faults({ firstAttempts: [{ kind: 'in-flight' }], probability: 1, upToAttempt: Number.MAX_SAFE_INTEGER });
 
-    const error = await clientOn(journal.open()).post('v1/payouts', { json: {} }).catch((caught: unknown) => caught);
+    const client = clientOn(journal.open());
+    const error = await client.post('v1/payouts', { json: {} }).catch((caught: unknown) => caught);
+    await client.close();
 
     expect(error).toBeInstanceOf(IdempotencyConflictError);
     expect(await writesSeen()).toHaveLength(4);
-    expect((await journal.open().list()).map((intent) => [intent.state, intent.attempts])).toEqual([['pending', 4]]);
+    // Given up for now, and released at once: recovery need not wait out a lease.
+    expect((await journal.open().list()).map((intent) => [intent.state, intent.attempts, intent.owner])).toEqual([['pending', 4, null]]);
   });
 });
 
@@ -191,7 +219,9 @@ describe('the journal answers for keys it settled', () => {
   it('answers a finished payout from IndexedDB after a reload and after the server forgot the key, with no request', async () => {
     const journal = newJournal();
     const payout = { json: { amount: 1 }, idempotencyKey: `payout-${crypto.randomUUID()}` };
-    const first = await clientOn(journal.open()).post('v1/payouts', payout);
+    const firstPage = clientOn(journal.open());
+    const first = await firstPage.post('v1/payouts', payout);
+    await firstPage.close();
     await server.forgetKeys();
     const before = await writesSeen();
 
@@ -208,7 +238,9 @@ describe('the journal answers for keys it settled', () => {
   it('refuses the key with another body with IdempotencyMismatchError, before any request', async () => {
     const journal = newJournal();
     const idempotencyKey = `payout-${crypto.randomUUID()}`;
-    await clientOn(journal.open()).post('v1/payouts', { json: { amount: 1 }, idempotencyKey });
+    const firstPage = clientOn(journal.open());
+    await firstPage.post('v1/payouts', { json: { amount: 1 }, idempotencyKey });
+    await firstPage.close();
     const before = await writesSeen();
 
     const error = await clientOn(journal.open())
@@ -224,7 +256,9 @@ describe('the journal answers for keys it settled', () => {
   it('repeats a refused payout’s error without a request', async () => {
     const journal = newJournal();
     const refused = { json: { amount: -1 }, idempotencyKey: `payout-${crypto.randomUUID()}` };
-    const first = await clientOn(journal.open()).post('v1/invalid', refused).catch((caught: unknown) => caught);
+    const firstPage = clientOn(journal.open());
+    const first = await firstPage.post('v1/invalid', refused).catch((caught: unknown) => caught);
+    await firstPage.close();
     const second = await clientOn(journal.open()).post('v1/invalid', refused).catch((caught: unknown) => caught);
 
     expect(first).toBeInstanceOf(HTTPError);
@@ -264,27 +298,30 @@ describe('the default store', () => {
   it('is IndexedDB: an intent from a client given no store is in indexedDbStore() and recovered by the next such client', async () => {
     // The default database is shared by the whole origin: a scope of its own keeps this test apart.
     const scope = `default-store-${crypto.randomUUID()}`;
-    const options = { prefixUrl: server.url, scope, retry: { limit: 0 } };
+    const options = { prefix: server.url, scope, retry: { limit: 0 } };
     await server.faults(EVERY_ANSWER_LOST);
-    const error = await createClient(options)
-      .post('v1/payouts', { json: { amount: 9 } })
-      .catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(TypeError);
+    const firstPage = createClient(options);
+    const error = await firstPage.post('v1/payouts', { json: { amount: 9 } }).catch((caught: unknown) => caught);
+    await firstPage.close();
+    expect(error).toBeInstanceOf(NetworkError);
     await server.faults(null);
 
     const defaultStore = indexedDbStore();
+    const nextPage = createClient(options);
     try {
-      const [intent, ...others] = await defaultStore.list(scope);
+      const [intent, ...others] = await defaultStore.list({ scope });
       expect(others).toEqual([]);
-      expect(intent).toMatchObject({ scope, method: 'POST', url: `${server.url}/v1/payouts`, state: 'pending' });
+      expect(intent).toMatchObject({ scope, method: 'POST', url: `${server.url}/v1/payouts`, state: 'pending', owner: null });
 
-      const outcomes = await createClient(options).recover();
+      const outcomes = await nextPage.recover();
       expect(outcomes).toMatchObject([{ idempotencyKey: intent?.idempotencyKey, state: 'succeeded' }]);
       expect(outcomes[0]?.response?.replayed).toBe(true);
-      expect((await defaultStore.list(scope)).map((each) => each.state)).toEqual(['succeeded']);
+      await nextPage.close();
+      expect((await defaultStore.list({ scope })).map((each) => each.state)).toEqual(['succeeded']);
       expect(await server.applied(intent!.idempotencyKey)).toBe(1);
     } finally {
-      await defaultStore.close?.();
+      await nextPage.close();
+      await defaultStore.close();
     }
   });
 });
@@ -306,6 +343,7 @@ describe('under faults at scale', () => {
       if (index % 10 === 0) await client.get('v1/payouts', { timeout: 5_000 });
       return response;
     });
+    await client.close();
 
     const { requests, applied, appliedTotal } = await server.state();
     const writes = requests.filter((request) => request.method === 'POST');
@@ -358,7 +396,8 @@ describe('credentials', () => {
     const settled = await client.post('v1/payouts', { json: { amount: 7 }, headers: { 'X-Api-Key': 'k_secret' } });
     await server.faults(EVERY_ANSWER_LOST);
     const pending = await client.post('v1/payouts', { json: { amount: 8 } }).catch((caught: unknown) => caught);
-    expect(pending).toBeInstanceOf(TypeError);
+    expect(pending).toBeInstanceOf(NetworkError);
+    await client.close();
 
     const records = (await rawRecords(journal.name)) as Intent[];
 

@@ -3,20 +3,20 @@
 import { indexedDbStore } from '../../src/browser.js';
 import type { Intent } from '../../src/stores/store.js';
 
-export async function readIntents(name: string, scope: string): Promise<Intent[]> {
+export async function readIntent(name: string, scope: string, id: string): Promise<Intent | undefined> {
   const store = indexedDbStore({ name });
   try {
-    return await store.list(scope);
+    return await store.get(scope, id);
   } finally {
-    await store.close?.();
+    await store.close();
   }
 }
 
-export async function writeIntent(name: string, intent: Intent): Promise<void> {
+export async function createIntent(name: string, intent: Intent): Promise<void> {
   const store = indexedDbStore({ name });
   try {
-    await store.put(intent);
+    await store.create(intent);
   } finally {
-    await store.close?.();
+    await store.close();
   }
 }

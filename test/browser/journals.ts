@@ -19,7 +19,7 @@ export function useJournals(): () => Journal {
   const names: string[] = [];
 
   afterEach(async () => {
-    await Promise.all(opened.splice(0).map((store) => store.close?.()));
+    await Promise.all(opened.splice(0).map((store) => store.close()));
     for (const name of names.splice(0)) await deleteDatabase(`durable-fetch:${name}`);
   });
 
@@ -37,7 +37,12 @@ export function useJournals(): () => Journal {
   };
 }
 
-function deleteDatabase(name: string): Promise<void> {
+/**
+ * Deletes an IndexedDB database. No onblocked: it also fires for connections still finishing a
+ * transaction, and deletion goes on when they close; one that never closes fails the hook by its
+ * timeout.
+ */
+export function deleteDatabase(name: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const request = indexedDB.deleteDatabase(name);
     request.onsuccess = () => resolve();
@@ -68,23 +73,32 @@ export function rawRecords(name: string): Promise<unknown[]> {
   });
 }
 
-/** A store that logs each call once it has resolved, to prove what happened in which order. */
+/**
+ * A store that logs each write once it has resolved (`create:pending`, `update:succeeded`...), to
+ * prove what happened in which order; `onCreate` runs after a create that inserted.
+ */
 export function recordingStore(
   inner: IntentStore,
   events: string[],
-  onPut?: (intent: Intent) => Promise<void>,
+  onCreate?: (intent: Intent) => Promise<void>,
 ): IntentStore {
   return {
-    async get(scope, id) {
-      const intent = await inner.get(scope, id);
-      events.push(`get:${intent?.state ?? 'none'}`);
-      return intent;
+    get: (scope, id) => inner.get(scope, id),
+    async create(intent) {
+      const existing = await inner.create(intent);
+      events.push(existing === undefined ? `create:${intent.state}` : `create:found ${existing.state}`);
+      if (existing === undefined) await onCreate?.(intent);
+      return existing;
     },
-    async put(intent) {
-      await inner.put(intent);
-      events.push(`put:${intent.state}`);
-      await onPut?.(intent);
+    async update(scope, id, version, change) {
+      const written = await inner.update(scope, id, version, change);
+      // Lease renewals only move leaseUntil: logged as such, so the order of outcomes stays readable.
+      events.push(`update:${change.state ?? 'lease'}${written === undefined ? ' refused' : ''}`);
+      return written;
     },
-    list: (scope) => inner.list(scope),
+    claim: (request) => inner.claim(request),
+    list: (query) => inner.list(query),
+    compact: (now) => inner.compact(now),
+    close: () => inner.close(),
   };
 }

@@ -83,15 +83,43 @@ export async function startPurchase(setup: PageSetup, purchase: Purchase): Promi
   });
 }
 
+/**
+ * Sends a purchase and is gone before its answer arrives, as a tab closed mid-request: the page
+ * closes while its client still owns the intent, so nothing releases the lease, which ends
+ * `leaseMs` after its last renewal. Resolves what was sent, once the server has answered it.
+ */
+export async function abandonPurchase({ serverUrl, storeName, authorization }: PageSetup, purchase: Purchase, leaseMs: number): Promise<SentRequest[]> {
+  const sent: SentRequest[] = [];
+  const send = recordingFetch(sent);
+  let resolve!: () => void;
+  const answered = new Promise<void>((settle) => (resolve = settle));
+  const client = createClient({
+    prefix: serverUrl,
+    store: indexedDbStore({ name: storeName }),
+    headers: { Authorization: authorization },
+    retry: { limit: 0 },
+    leaseMs,
+    async fetch(input, init) {
+      await send(input, init);
+      resolve();
+      // The answer never reaches the client: the page is closed first.
+      return new Promise<Response>(() => {});
+    },
+  });
+  void client.post('v1/purchases', purchase);
+  await answered;
+  return sent;
+}
+
+/** A client on the journal, closed (its outcomes recorded, its store released) when `use` is done. */
 async function withClient<T>(
   { serverUrl, storeName, authorization }: PageSetup,
   use: (client: DurableClient, sent: SentRequest[]) => Promise<T>,
 ): Promise<T> {
-  const store = indexedDbStore({ name: storeName });
   const sent: SentRequest[] = [];
   const client = createClient({
-    prefixUrl: serverUrl,
-    store,
+    prefix: serverUrl,
+    store: indexedDbStore({ name: storeName }),
     headers: { Authorization: authorization },
     retry: { limit: 0 },
     timeout: 5_000,
@@ -100,7 +128,7 @@ async function withClient<T>(
   try {
     return await use(client, sent);
   } finally {
-    await store.close?.();
+    await client.close();
   }
 }
 

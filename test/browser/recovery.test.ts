@@ -6,7 +6,7 @@
  */
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { commands } from 'vitest/browser';
-import { createClient, type IntentStore } from '../../src/index.browser.js';
+import { createClient, type IntentStore, NetworkError } from '../../src/index.browser.js';
 import { useJournals } from './journals.js';
 import {
   type PageSetup,
@@ -27,7 +27,7 @@ beforeEach(() => server.reset());
 /** This page's client: one attempt per call, as if the page went away after it. */
 function clientHere(store: IntentStore, sent: SentRequest[] = []) {
   return createClient({
-    prefixUrl: server.url,
+    prefix: server.url,
     store,
     headers: { Authorization: AUTHORIZATION },
     retry: { limit: 0 },
@@ -41,6 +41,8 @@ const inFreshPage = {
     commands.runInFreshPage<RecoveryReport>('./recovery-page.ts', 'recoverPending', setupFor(storeName)),
   startPurchase: (storeName: string, order: Purchase) =>
     commands.runInFreshPage<StartedPurchase>('./recovery-page.ts', 'startPurchase', setupFor(storeName), order),
+  abandonPurchase: (storeName: string, order: Purchase, leaseMs: number) =>
+    commands.runInFreshPage<SentRequest[]>('./recovery-page.ts', 'abandonPurchase', setupFor(storeName), order, leaseMs),
 };
 
 function setupFor(storeName: string): PageSetup {
@@ -50,6 +52,17 @@ function setupFor(storeName: string): PageSetup {
 /** Requests the server has seen since it had seen `from`. */
 async function requestsSince(from: number) {
   return (await server.state()).requests.slice(from);
+}
+
+/**
+ * A purchase this page sends while the network loses it (the request or the answer), failing with
+ * NetworkError; the client is then closed, as the page unloads, which records the intent as
+ * pending and released.
+ */
+async function purchaseLostHere(store: IntentStore, order: Purchase): Promise<void> {
+  const here = clientHere(store);
+  await expect(here.post('v1/purchases', order)).rejects.toThrow(NetworkError);
+  await here.close();
 }
 
 const purchase = (item: string): Purchase => ({
@@ -62,7 +75,7 @@ describe('a purchase whose answer was lost before a reload', () => {
     const journal = newJournal();
     const order = purchase('lamp');
     await server.faults(EVERY_ANSWER_LOST);
-    await expect(clientHere(journal.open()).post('v1/purchases', order)).rejects.toThrow(TypeError);
+    await purchaseLostHere(journal.open(), order);
     expect(await server.applied(order.idempotencyKey)).toBe(1);
     await server.faults(null);
     const before = (await server.state()).requests.length;
@@ -74,8 +87,10 @@ describe('a purchase whose answer was lost before a reload', () => {
         idempotencyKey: order.idempotencyKey,
         method: 'POST',
         url: `${server.url}/v1/purchases`,
+        origin: new URL(server.url).origin,
         state: 'pending',
         attempts: 1,
+        leaseUntil: expect.any(Number),
       }),
     ]);
     expect(next.sent).toEqual([
@@ -109,7 +124,7 @@ describe('a purchase whose answer was lost before a reload', () => {
     const journal = newJournal();
     const order = purchase('desk');
     await server.faults(EVERY_ANSWER_LOST);
-    await expect(clientHere(journal.open()).post('v1/purchases', order)).rejects.toThrow(TypeError);
+    await purchaseLostHere(journal.open(), order);
     await server.faults(null);
     await inFreshPage.recover(journal.name);
     const before = (await server.state()).requests.length;
@@ -126,7 +141,7 @@ describe('a purchase whose answer was lost before a reload', () => {
     const journal = newJournal();
     const order = purchase('chair');
     await server.faults(EVERY_ANSWER_LOST);
-    await expect(clientHere(journal.open()).post('v1/purchases', order)).rejects.toThrow(TypeError);
+    await purchaseLostHere(journal.open(), order);
     await server.faults(null);
     await inFreshPage.recover(journal.name);
     const before = (await server.state()).requests.length;
@@ -147,7 +162,7 @@ describe('a purchase started in a page that has since closed', () => {
     const order = purchase('rug');
     await server.faults(EVERY_ANSWER_LOST);
     const closed = await inFreshPage.startPurchase(journal.name, order);
-    expect(closed).toMatchObject({ settled: 'rejected', error: 'TypeError' });
+    expect(closed).toMatchObject({ settled: 'rejected', error: 'NetworkError' });
     expect(closed.sent.map((request) => request.key)).toEqual([order.idempotencyKey]);
     expect(await server.applied(order.idempotencyKey)).toBe(1);
     await server.faults(null);
@@ -181,7 +196,7 @@ describe('a purchase lost on its way to the server', () => {
     const journal = newJournal();
     const order = purchase('vase');
     await server.faults(EVERY_REQUEST_LOST);
-    await expect(clientHere(journal.open()).post('v1/purchases', order)).rejects.toThrow(TypeError);
+    await purchaseLostHere(journal.open(), order);
     expect(await server.applied(order.idempotencyKey)).toBe(0);
     await server.faults(null);
 
@@ -203,7 +218,8 @@ describe('several purchases left pending by one page', () => {
     const orders = [purchase('pen'), purchase('ink'), purchase('paper')];
     const here = clientHere(journal.open());
     await server.faults(EVERY_ANSWER_LOST);
-    for (const order of orders) await expect(here.post('v1/purchases', order)).rejects.toThrow(TypeError);
+    for (const order of orders) await expect(here.post('v1/purchases', order)).rejects.toThrow(NetworkError);
+    await here.close();
     await server.faults(null);
 
     const next = await inFreshPage.recover(journal.name);
@@ -217,5 +233,36 @@ describe('several purchases left pending by one page', () => {
     const { applied, appliedTotal } = await server.state();
     expect(keys.map((key) => applied[key])).toEqual([1, 1, 1]);
     expect(appliedTotal).toBe(3);
+  });
+});
+
+describe('a purchase whose tab closed mid-request, still owning it', () => {
+  it('is left to its owner until the lease runs out, then finished here exactly once', async () => {
+    const journal = newJournal();
+    const order = purchase('clock');
+    const leaseMs = 1_000;
+    const closed = await inFreshPage.abandonPurchase(journal.name, order, leaseMs);
+    expect(closed.map((request) => request.key)).toEqual([order.idempotencyKey]);
+    expect(await server.applied(order.idempotencyKey)).toBe(1);
+    const before = (await server.state()).requests.length;
+
+    const sent: SentRequest[] = [];
+    const here = clientHere(journal.open(), sent);
+    const [held, ...others] = await here.pending();
+    expect(others).toEqual([]);
+    expect(held).toMatchObject({ idempotencyKey: order.idempotencyKey, state: 'pending' });
+    expect(held!.leaseUntil).toBeGreaterThan(Date.now());
+    // Its owner might still be at work: nothing is claimed, nothing sent.
+    expect(await here.recover()).toEqual([]);
+    expect(sent).toEqual([]);
+
+    await new Promise((resolve) => setTimeout(resolve, held!.leaseUntil - Date.now() + 50));
+    const outcomes = await here.recover();
+
+    expect(outcomes).toMatchObject([{ idempotencyKey: order.idempotencyKey, state: 'succeeded' }]);
+    expect(outcomes[0]?.response?.replayed).toBe(true);
+    expect(sent.map((request) => [request.key, request.body])).toEqual([[order.idempotencyKey, JSON.stringify(order.json)]]);
+    expect(await requestsSince(before)).toEqual([expect.objectContaining({ key: order.idempotencyKey, outcome: 'replayed' })]);
+    expect(await server.applied(order.idempotencyKey, AUTHORIZATION)).toBe(1);
   });
 });

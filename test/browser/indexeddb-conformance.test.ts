@@ -1,0 +1,52 @@
+/**
+ * indexedDbStore against the IntentStore conformance suite, in real Chromium. Its "processes" are
+ * tabs here: pages of their own on this origin, claiming from the same database at once.
+ */
+import { createStore, set } from 'idb-keyval';
+import { afterEach } from 'vitest';
+import { commands } from 'vitest/browser';
+import { indexedDbStore } from '../../src/browser.js';
+import type { ClaimRequest, Intent, IntentStore } from '../../src/stores/store.js';
+import { describeIntentStore } from '../../src/testing.js';
+import { deleteDatabase } from './journals.js';
+
+const names = new WeakMap<IntentStore, string>();
+const made: string[] = [];
+
+afterEach(async () => {
+  for (const name of made.splice(0)) await deleteDatabase(`durable-fetch:${name}`);
+});
+
+function freshStore(): IntentStore {
+  const name = `conformance-${crypto.randomUUID()}`;
+  const store = indexedDbStore({ name });
+  names.set(store, name);
+  made.push(name);
+  return store;
+}
+
+/** Writes a record as a newer version would, with idb-keyval alone, beside the store's connection. */
+async function plantUnknown(store: IntentStore, intent: Intent): Promise<void> {
+  const raw = createStore(`durable-fetch:${names.get(store)}`, 'intents');
+  await set([intent.scope, intent.id], intent, raw);
+  await raw('readonly', (s) => s.transaction.db.close());
+}
+
+/** Another tab, ready to claim from the same journal; `run` tells it to go. */
+async function startClaimant(store: IntentStore, request: ClaimRequest): Promise<{ run(): Promise<string[]> }> {
+  const channel = new BroadcastChannel(`claimant-${crypto.randomUUID()}`);
+  const ready = new Promise<void>((resolve) => {
+    channel.onmessage = (event) => event.data === 'ready' && resolve();
+  });
+  const claimed = commands.runInFreshPage<string[]>('./claimant-page.ts', 'claimWhenTold', names.get(store), request, channel.name);
+  // A tab that failed before saying ready fails the start rather than leaving it waiting.
+  await Promise.race([ready, claimed.then(() => Promise.reject(new Error('the tab finished before it was told to claim')))]);
+  return {
+    run() {
+      channel.postMessage('go');
+      return claimed.finally(() => channel.close());
+    },
+  };
+}
+
+describeIntentStore('indexedDbStore', freshStore, { plantUnknown, processes: { count: 4, startClaimant } });
