@@ -7,7 +7,7 @@ export const ORIGIN = 'https://api.test';
 /** One msw server per test file, failing on any request no handler expects. */
 export function useMsw() {
   const server = setupServer();
-  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  beforeAll(() => server.listen({ onUnhandledFrame: 'error' }));
   afterEach(() => server.resetHandlers());
   afterAll(() => server.close());
   return server;
