@@ -1,12 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { sqliteStore } from '../../src/stores/sqlite.js';
 import { makeIntent, makeIntents, seededBytes } from '../../src/testing.js';
 import { runFixture, untilLines } from '../support/processes.js';
-import { freshDbPath, tempDir } from '../support/sqlite.js';
+import { fillDisk, freshDbPath, smallDisk, tempDir } from '../support/sqlite.js';
 
 describe('sqlite store durability', () => {
   it('commits writes that arrive together in fewer transactions than writes', async () => {
@@ -70,10 +69,8 @@ describe('sqlite store durability', () => {
 
   // A real full disk: a 1 MiB tmpfs, which needs root (as CI runs); elsewhere this test fails at the mount.
   it('rejects every write of a commit that fails on a full disk, and keeps none of them', async () => {
-    const dir = join(await tempDir(), 'full');
-    await mkdir(dir, { mode: 0o700 });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir]);
-    try {
+    const dir = await smallDisk('1m');
+    {
       const store = sqliteStore(join(dir, 'intents.db'));
       const first = makeIntent();
       await store.create(first);
@@ -92,21 +89,6 @@ describe('sqlite store durability', () => {
       expect((await reopened.list()).map((summary) => summary.id)).toEqual([first.id]);
       await expect(reopened.create(batch[0]!)).resolves.toBeUndefined();
       await reopened.close();
-    } finally {
-      execFileSync('umount', [dir]);
     }
   });
 });
-
-async function fillDisk(path: string): Promise<void> {
-  const chunk = new Uint8Array(4096);
-  let written = 0;
-  try {
-    for (;;) {
-      await writeFile(path, chunk, { flag: 'a' });
-      written += chunk.length;
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC' || written === 0) throw error;
-  }
-}

@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -12,6 +13,34 @@ export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'durable-fetch-sqlite-'));
   onTestFinished(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * A real small disk: a tmpfs of `size` (e.g. '1m') mounted on a fresh 0700 directory, unmounted
+ * when the test ends. Needs root, as CI has; elsewhere the mount fails and so does the test.
+ */
+export async function smallDisk(size: string): Promise<string> {
+  const dir = join(await tempDir(), 'disk');
+  await mkdir(dir, { mode: 0o700 });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]);
+  onTestFinished(() => {
+    execFileSync('umount', ['-l', dir]);
+  });
+  return dir;
+}
+
+/** Writes to `path` until the disk is full. */
+export async function fillDisk(path: string): Promise<void> {
+  const chunk = new Uint8Array(4096);
+  let written = 0;
+  try {
+    for (;;) {
+      await writeFile(path, chunk, { flag: 'a' });
+      written += chunk.length;
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC' || written === 0) throw error;
+  }
 }
 
 /** A path for a new database file in a fresh directory. */

@@ -14,12 +14,15 @@ export class BatchRunner {
   readonly #db: DatabaseSync;
   readonly #table: IntentTable;
   readonly #compactEvery: number;
+  readonly #checkFile: () => void;
   #writesSinceCompaction = 0;
 
-  constructor(db: DatabaseSync, table: IntentTable, compactEvery: number) {
+  /** `checkFile` throws when the database file is no longer the one this connection writes to. */
+  constructor(db: DatabaseSync, table: IntentTable, compactEvery: number, checkFile: () => void) {
     this.#db = db;
     this.#table = table;
     this.#compactEvery = compactEvery;
+    this.#checkFile = checkFile;
   }
 
   run(batch: Envelope[]): Reply[] {
@@ -34,6 +37,7 @@ export class BatchRunner {
 
   #commit(writes: (WriteRequest & Envelope)[]): Reply[] {
     try {
+      this.#checkFile();
       this.#db.exec('BEGIN IMMEDIATE');
       const replies = writes.map((request) => this.#step(request.seq, () => this.#write(request)));
       this.#compactNowAndThen(writes.length);

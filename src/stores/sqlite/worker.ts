@@ -6,6 +6,7 @@
  * The modules this file loads name their imports with `.ts`: tests and tsx start the worker
  * straight from source, where Node strips the types but resolves no `.js` to `.ts`.
  */
+import { statSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { BatchRunner } from './batch.ts';
 import { IntentTable } from './intent-table.ts';
@@ -18,7 +19,7 @@ const config = workerData as WorkerConfig;
 
 try {
   const db = openForWriting(config.path, config.busyTimeoutMs);
-  const runner = new BatchRunner(db, new IntentTable(db), config.compactEvery);
+  const runner = new BatchRunner(db, new IntentTable(db), config.compactEvery, sameFileAs(config.path));
   port.on('message', (first: Envelope) => {
     const batch = [first];
     for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) batch.push(next.message);
@@ -31,6 +32,21 @@ try {
   post({ type: 'ready' });
 } catch (error) {
   post({ type: 'failed', error: error instanceof Error ? error.message : String(error) });
+}
+
+/**
+ * A database file deleted or replaced under an open connection still takes writes — into an
+ * inode nobody will ever open again. Each commit first checks the path still names our file, so
+ * such writes are refused (and the call sends nothing) instead of vanishing.
+ */
+function sameFileAs(path: string): () => void {
+  const opened = statSync(path);
+  return () => {
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
+      throw new Error(`the journal file ${path} was deleted or replaced while open; nothing more is written to it. Reopen the store.`);
+    }
+  };
 }
 
 /** Replies go with their bodies' buffers transferred: a 200 MB answer is moved, not copied. */
