@@ -7,6 +7,7 @@
 import ky, { NetworkError, TimeoutError } from 'ky';
 import type { NormalizedOptions } from './options.js';
 import type { Answer } from './response.js';
+import { timeLimit } from './time-limit.js';
 
 export interface WireRequest {
   url: URL;
@@ -18,7 +19,7 @@ export interface WireRequest {
 }
 
 export async function sendAttempt(request: WireRequest, timeout: number | false, signal: AbortSignal, options: NormalizedOptions): Promise<Answer> {
-  const limit = timeout === false ? undefined : AbortSignal.timeout(timeout);
+  const limit = timeLimit(signal, timeout);
   try {
     const response = await ky(request.url, {
       method: request.method,
@@ -27,7 +28,7 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
       timeout: false,
       retry: 0,
       throwHttpErrors: false,
-      signal: limit === undefined ? signal : AbortSignal.any([signal, limit]),
+      signal: limit.signal,
       fetch: options.fetch,
       hooks: options.hooks,
     });
@@ -36,8 +37,10 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
   } catch (error) {
     // ky's errors carry the request it sent, credentials and all: ours name it, and nothing more.
     const shown = new Request(request.shownUrl, { method: request.method });
-    if (limit?.aborted && !signal.aborted) throw new TimeoutError(shown);
+    if (limit.expired && !signal.aborted) throw new TimeoutError(shown);
     if (error instanceof NetworkError) throw new NetworkError(shown, { cause: error.cause as Error });
     throw error;
+  } finally {
+    limit.end();
   }
 }

@@ -80,7 +80,10 @@ export function makeCreateClient(platform: Platform) {
         const settlement = runCall(call, options, controller.signal).then((settled) => {
           // The slot stays taken until the outcome is recorded, so a next call with this key
           // finds it in the journal rather than waiting out this client's own lease.
-          if (settled.journaled) recording.add(settled.journaled.finally(() => recording.delete(settled.journaled!)));
+          if (settled.journaled) {
+            const tracked: Promise<unknown> = settled.journaled.finally(() => recording.delete(tracked));
+            recording.add(tracked);
+          }
           return settled;
         });
         flight = { fingerprint: call.fingerprint, settlement, controller, callers: 0 };

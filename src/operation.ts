@@ -21,6 +21,7 @@ import { formatKey } from './key.js';
 import type { NormalizedOptions } from './options.js';
 import { Lease } from './ownership.js';
 import { mergeHeaders, type PreparedCall } from './request.js';
+import { timeLimit } from './time-limit.js';
 import { type Answer, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
 import { RetryableAnswer, type RetryPolicy, withRetries } from './retry.js';
 import type { Intent, IntentState } from './stores/store.js';
@@ -67,7 +68,8 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
   const url = new URL(intent.url);
   const headers = mergeHeaders(transport.headers, intent.headers);
   headers.set(intent.keyHeader, formatKey(intent.idempotencyKey, intent.keyFormat));
-  const deadline = transport.totalTimeout === false ? signal : AbortSignal.any([signal, AbortSignal.timeout(transport.totalTimeout)]);
+  const total = timeLimit(signal, transport.totalTimeout);
+  const deadline = total.signal;
 
   let attempts = 0;
   const attempt = async (): Promise<{ answer: Answer; verdict: Verdict }> => {
@@ -90,6 +92,8 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
     // Awaited, unlike an outcome: a caller that recovers right after a failure must find the intent free.
     await lease.finish(release).catch(() => false);
     return { state: 'pending', ...givenUp(error, intent, options, signal, deadline), attempts };
+  } finally {
+    total.end();
   }
 
   const { answer, verdict } = result;

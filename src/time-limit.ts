@@ -1,0 +1,38 @@
+/**
+ * A child signal that aborts when its parent does or when `ms` have passed, released the moment
+ * its work ends. AbortSignal.timeout and AbortSignal.any would do the same, but each keeps its
+ * signal (and a timer) alive long after a short request is over — thousands of them at a few
+ * thousand calls a second — so the limit is a plain timer and one listener, both removed by `end`.
+ */
+export interface TimeLimit {
+  signal: AbortSignal;
+  /** True when the limit, not the parent, aborted the signal. */
+  readonly expired: boolean;
+  /** Clears the timer and unhooks the parent. */
+  end(): void;
+}
+
+export function timeLimit(parent: AbortSignal, ms: number | false): TimeLimit {
+  const controller = new AbortController();
+  let expired = false;
+  const follow = () => controller.abort(parent.reason);
+  if (parent.aborted) follow();
+  else parent.addEventListener('abort', follow, { once: true });
+  const timer =
+    ms === false
+      ? undefined
+      : setTimeout(() => {
+          expired = true;
+          controller.abort(new DOMException('The time limit ran out', 'TimeoutError'));
+        }, ms);
+  return {
+    signal: controller.signal,
+    get expired() {
+      return expired;
+    },
+    end() {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', follow);
+    },
+  };
+}
