@@ -19,6 +19,8 @@ export default defineConfig({
   // The conformance suite runs inside the store author's vitest.
   external: ['vitest'],
   clean: true,
+  // Keep `node:` on builtins: `node:sqlite` exists only with the prefix (tsup strips it by default).
+  removeNodeProtocol: false,
   splitting: true,
   sourcemap: false,
   treeshake: true,

