@@ -24,6 +24,4 @@ export default defineConfig({
   splitting: true,
   sourcemap: false,
   treeshake: true,
-  // node:sqlite exists only under its prefixed name.
-  removeNodeProtocol: false,
 });

@@ -39,6 +39,8 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
     const shown = new Request(request.shownUrl, { method: request.method });
     if (limit.expired && !signal.aborted) throw new TimeoutError(shown);
     if (error instanceof NetworkError) throw new NetworkError(shown, { cause: error.cause as Error });
+    // Bun rejects a dropped connection with TypeError('ECONNRESET: ...') and a `code`, which ky does not take for a network error.
+    if (error instanceof TypeError && typeof (error as { code?: unknown }).code === 'string') throw new NetworkError(shown, { cause: error });
     throw error;
   } finally {
     limit.end();

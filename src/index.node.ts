@@ -1,4 +1,5 @@
 /** durable-fetch in Node: intents default to the SQLite journal `.idempotency/intents.db`. */
+import './runtime-guard.js';
 import { createHash } from 'node:crypto';
 import { makeCreateClient } from './client.js';
 import { sqliteStore } from './stores/sqlite.js';

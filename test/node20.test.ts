@@ -65,7 +65,7 @@ describe('Node 20, below engines.node (>=22.13)', () => {
   // Fails until src/index.node.ts and src/node.ts import './runtime-guard.js' first and reach
   // node:sqlite only lazily: a static `import 'node:sqlite'` fails the whole module graph at link
   // time, before the guard runs, with "No such built-in module: node:sqlite". Then: `it`.
-  it.fails("fails at import('durable-fetch') of the built package with the version it needs", async () => {
+  it("fails at import('durable-fetch') of the built package with the version it needs", async () => {
     const script = "import('durable-fetch').then(() => process.exit(0), (error) => { console.error(error.message); process.exit(1); })";
     const result = await runNode(node20, ['--input-type=module', '-e', script]);
     expect(result.code).toBe(1);

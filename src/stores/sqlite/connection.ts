@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { restrictFiles } from './files.js';
-import type { Reply, StoreRequest, WorkerConfig, WorkerMessage } from './messages.js';
+import type { Reply, StoreRequest, WorkerConfig, WorkerData, WorkerMessage } from './messages.js';
 
 /**
  * Tests and tsx run the worker from source, beside this file; the build emits it as
@@ -17,11 +17,12 @@ interface Waiter {
 }
 
 /**
- * The main thread's end of one worker, which owns one database connection. The worker keeps the
+ * The main thread's end of one worker, which owns one database connection. The channel keeps the
  * process alive only while a request is outstanding: an idle store never holds up exit.
  */
 export class SqliteConnection {
   readonly #worker: Worker;
+  readonly #port: MessagePort;
   readonly #path: string;
   readonly #waiting = new Map<number, Waiter>();
   #nextSeq = 1;
@@ -30,7 +31,10 @@ export class SqliteConnection {
 
   private constructor(config: WorkerConfig) {
     this.#path = config.path;
-    this.#worker = new Worker(WORKER_URL, { workerData: config });
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    const workerData: WorkerData = { ...config, port: port2 };
+    this.#worker = new Worker(WORKER_URL, { workerData, transferList: [port2] });
     this.#worker.on('error', (error) => this.#breakWith(new Error(`The sqlite store for ${this.#path} failed: ${error.message}`)));
     this.#worker.on('exit', () => this.#breakWith(new Error(`The sqlite store for ${this.#path} is closed.`)));
   }
@@ -47,8 +51,8 @@ export class SqliteConnection {
   request(request: StoreRequest): Promise<unknown> {
     if (this.#broken) return Promise.reject(this.#broken);
     const seq = this.#nextSeq++;
-    if (this.#waiting.size === 0) this.#worker.ref();
-    this.#worker.postMessage({ ...request, seq });
+    if (this.#waiting.size === 0) this.#port.ref();
+    this.#port.postMessage({ ...request, seq });
     return new Promise((resolve, reject) => this.#waiting.set(seq, { op: request.op, resolve, reject }));
   }
 
@@ -70,7 +74,8 @@ export class SqliteConnection {
           void this.#worker.terminate();
           return;
         }
-        this.#worker.on('message', (next: WorkerMessage) => next.type === 'replies' && this.#settle(next.replies));
+        this.#port.on('message', (next: WorkerMessage) => next.type === 'replies' && this.#settle(next.replies));
+        this.#port.unref();
         this.#worker.unref();
         resolve();
       });
@@ -85,12 +90,13 @@ export class SqliteConnection {
       if (error === undefined) waiter?.resolve(value);
       else waiter?.reject(new Error(`The sqlite store at ${this.#path} failed to ${waiter.op}: ${error}`));
     }
-    if (this.#waiting.size === 0) this.#worker.unref();
+    if (this.#waiting.size === 0) this.#port.unref();
   }
 
   #breakWith(error: Error): void {
     this.#broken ??= error;
     for (const waiter of this.#waiting.values()) waiter.reject(this.#broken);
     this.#waiting.clear();
+    this.#port.close();
   }
 }

@@ -36,6 +36,16 @@ export interface WorkerConfig {
   compactEvery: number;
 }
 
+/**
+ * What the worker is started with: its config, and its end of the channel requests and replies
+ * travel on. A MessageChannel port rather than parentPort, because receiveMessageOnPort (how a
+ * batch takes every queued request at once) accepts only a real MessagePort, which Deno's
+ * parentPort is not.
+ */
+export interface WorkerData extends WorkerConfig {
+  port: import('node:worker_threads').MessagePort;
+}
+
 /** Counters for tests and benchmarks: how many transactions committed, and what went into them. */
 export interface SqliteStats {
   /** Transactions committed, each one fsync of the WAL: fewer than `writes` means group commit worked. */

@@ -1,9 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { IntentSummary, ListQuery } from '../store.js';
 import { IntentTable } from './intent-table.js';
-import { checkedForReading, openForReading } from './schema.js';
+import { checkedForReading, openForReading, sqlite } from './schema.js';
 
 /** A read-only view of a sqlite intent store, for the CLI: nothing is written, locked or created. */
 export interface SqliteReader {
@@ -92,7 +92,7 @@ function openImmutable(path: string): DatabaseSync | undefined {
   const uri = pathToFileURL(path);
   uri.searchParams.set('immutable', '1');
   try {
-    return new DatabaseSync(uri.href, { readOnly: true });
+    return new (sqlite().DatabaseSync)(uri.href, { readOnly: true });
   } catch {
     return undefined;
   }

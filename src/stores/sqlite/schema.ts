@@ -1,4 +1,8 @@
-import { DatabaseSync } from 'node:sqlite';
+import { createRequire } from 'node:module';
+import type { DatabaseSync } from 'node:sqlite';
+
+/** Loaded on first use: an entry importing this on a Node without node:sqlite still runs its version check first. */
+export const sqlite = (): typeof import('node:sqlite') => createRequire(import.meta.url)('node:sqlite');
 
 /**
  * The layout this version writes, kept in `PRAGMA user_version`. A file with a higher number was
@@ -48,7 +52,7 @@ const SCHEMA_V1 = `
  * wait for each other's write lock instead of failing at once. Creates the schema if missing.
  */
 export function openForWriting(path: string, busyTimeoutMs: number): DatabaseSync {
-  const db = new DatabaseSync(path);
+  const db = new (sqlite().DatabaseSync)(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     // The WAL is reused after each checkpoint but never shrinks by itself: one 200 MB body would
@@ -64,7 +68,7 @@ export function openForWriting(path: string, busyTimeoutMs: number): DatabaseSyn
 
 /** Opens the database to read only (the CLI): never creates, never migrates. */
 export function openForReading(path: string): DatabaseSync {
-  return checkedForReading(new DatabaseSync(path, { readOnly: true }), path);
+  return checkedForReading(new (sqlite().DatabaseSync)(path, { readOnly: true }), path);
 }
 
 /** `db`, opened read-only on the file at `path`, once its layout is known to be readable; closed if not. */

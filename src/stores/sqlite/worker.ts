@@ -11,11 +11,11 @@ import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_thread
 import { BatchRunner } from './batch.ts';
 import { IntentTable } from './intent-table.ts';
 import type { Intent } from '../store.ts';
-import type { Envelope, Reply, WorkerConfig, WorkerMessage } from './messages.ts';
+import type { Envelope, Reply, WorkerData, WorkerMessage } from './messages.ts';
 import { openForWriting } from './schema.ts';
 
-const port = parentPort!;
-const config = workerData as WorkerConfig;
+const config = workerData as WorkerData;
+const { port } = config;
 
 try {
   const db = openForWriting(config.path, config.busyTimeoutMs);
@@ -29,9 +29,10 @@ try {
       port.close();
     }
   });
-  post({ type: 'ready' });
+  parentPort!.postMessage({ type: 'ready' } satisfies WorkerMessage);
 } catch (error) {
-  post({ type: 'failed', error: error instanceof Error ? error.message : String(error) });
+  parentPort!.postMessage({ type: 'failed', error: error instanceof Error ? error.message : String(error) } satisfies WorkerMessage);
+  port.close();
 }
 
 /**
