@@ -2,10 +2,11 @@
  * A checkout page that cannot charge twice. Each purchase is one durable-fetch call: its
  * Idempotency-Key and body are journaled in IndexedDB (the browser default, `indexedDbStore()`)
  * before the request leaves, and every retry reuses that key. If the page is reloaded or closed
- * while the purchase is in flight, the next load finds it pending and `recover()` resends it with
- * the same key, so the server answers with the purchase it already made instead of a new one.
+ * while the purchase is in flight, the next load finds it pending, waits out the closed page's
+ * lease on it, and `recover()` resends it with the same key, so the server answers with the
+ * purchase it already made instead of a new one.
  */
-import { createClient, type DurableResponse } from 'durable-fetch';
+import { createClient, type DurableResponse, type PendingIntent } from 'durable-fetch';
 
 function element<T extends HTMLElement>(selector: string): T {
   const found = document.querySelector<T>(selector);
@@ -52,6 +53,10 @@ const api = createClient({
   prefix: new URL('/api/', location.href),
   retry: { limit: 4, backoffLimit: 4_000 },
   timeout: 15_000,
+  // A page closed mid-purchase keeps its claim on the purchase until this lease runs out, and the
+  // next load waits that long before finishing it. Renewed every leaseMs/3 while a purchase is in
+  // flight, so a page still sending never loses it (default 30 s: too long to keep a reload waiting).
+  leaseMs: 5_000,
   on: {
     attempt: (event) => say(`${label(event)}: attempt ${event.attempt}`),
     retry: (event) =>
@@ -89,6 +94,17 @@ async function showBalance(): Promise<void> {
   }
 }
 
+/**
+ * `recover()` takes only purchases nobody holds: a page closed mid-purchase holds its own until
+ * its lease runs out. (One another open tab is still sending stays that tab's.)
+ */
+async function leasesOver(pending: PendingIntent[]): Promise<void> {
+  const waitMs = Math.max(0, ...pending.map((intent) => intent.leaseUntil - Date.now()));
+  if (waitMs === 0) return;
+  say(`Waiting ${Math.ceil(waitMs / 1000)} s for the earlier page's claim to run out…`);
+  await new Promise((resolve) => setTimeout(resolve, waitMs + 1));
+}
+
 /** Finishes what an earlier load of this page started and never saw answered. */
 async function recoverInterrupted(): Promise<void> {
   const pending = await api.pending();
@@ -98,6 +114,7 @@ async function recoverInterrupted(): Promise<void> {
   }
   const count = pending.length === 1 ? '1 interrupted purchase' : `${pending.length} interrupted purchases`;
   say(`Found ${count}; finishing with the original key…`);
+  await leasesOver(pending);
   for (const outcome of await api.recover()) {
     const { state, response, error } = outcome;
     if (state === 'succeeded' && response) {

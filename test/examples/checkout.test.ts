@@ -1,6 +1,7 @@
 /**
  * The checkout example in Chromium: a purchase interrupted by a page reload is finished by the
- * next load's `recover()`, with its original key, and the API applies it exactly once.
+ * next load's `recover()`, with its original key, once the reloaded page's lease on it has run
+ * out, and the API applies it exactly once.
  *
  * The demo API runs in this process with every first attempt meeting its `slow` fault: the
  * purchase is applied at once and its answer held, so the test reloads the page knowing the
@@ -87,6 +88,8 @@ test('a purchase interrupted by a reload is recovered and applied exactly once',
 
     const lines = await statusLines(page);
     expect(lines[0]).toBe('Found 1 interrupted purchase; finishing with the original key…');
+    // The page that was reloaded away still held its lease on the purchase: the new load waits it out.
+    expect(lines[1]).toMatch(/^Waiting \d s for the earlier page's claim to run out…$/);
     const [key] = sentKeys;
     expect(key).toMatch(/^[0-9a-f-]{36}$/);
     expect(lines).toContainEqual(`Recovered purchase ${key?.slice(0, 8)} — cp_0001, 100 credits (replayed)`);

@@ -6,7 +6,7 @@ import { type DemoApi, startDemoApi } from '../../examples/demo-api/index.js';
 import { renderBar } from '../../examples/payouts/progress.js';
 import { runExample, spawnWatched, type Watched } from './child.js';
 
-// The example as users run it: a real process, the file journal, the demo API injecting faults.
+// The example as users run it: a real process, the SQLite journal, the demo API injecting faults.
 const SCRIPT = 'examples/payouts/main.ts';
 const SHIPPED_ROWS = 25;
 const APPLIED = /\[(payout-[\w-]+)\] → (?:\d{3} )?applied/;
@@ -53,8 +53,10 @@ function killAfterRow(run: Watched, row: number): Promise<string> {
 
 describe('the payouts example killed with SIGKILL and simply run again', () => {
   it('finishes the CSV with every payout applied exactly once, recovering what each kill left in flight', async () => {
-    const args = ['--api', api.url, '--journal', join(workdir, 'journal')];
+    const args = ['--api', api.url, '--journal', join(workdir, 'journal', 'intents.db')];
     const recoveredAs = (key: string) => `recover(): ${key} succeeded (the API had applied it)`;
+    // The killed run still held its lease on the payout it was sending: the re-run waits it out.
+    const waitedFor = (key: string) => expect.stringMatching(new RegExp(`^waiting \\d+ s for an earlier run's lease on ${key}$`));
 
     const first = runExample(SCRIPT, args);
     const firstKilled = killAfterRow(first, 5);
@@ -65,6 +67,7 @@ describe('the payouts example killed with SIGKILL and simply run again', () => {
     const second = runExample(SCRIPT, args);
     const secondKilled = killAfterRow(second, 12);
     expect((await second.exited).signal).toBe('SIGKILL');
+    expect(second.lines).toContainEqual(waitedFor(firstKey));
     expect(second.lines).toContain(recoveredAs(firstKey));
     const secondKey = await secondKilled;
 
@@ -78,6 +81,7 @@ describe('the payouts example killed with SIGKILL and simply run again', () => {
       code = exit.code;
     }
     expect(code).toBe(0);
+    expect(reruns[0]?.lines).toContainEqual(waitedFor(secondKey));
     expect(reruns[0]?.lines).toContain(recoveredAs(secondKey));
     const last = reruns.at(-1)?.lines ?? [];
     expect(last.some((line) => line.startsWith(`done ${SHIPPED_ROWS}/${SHIPPED_ROWS} payouts paid`)), last.join('\n')).toBe(true);
@@ -89,7 +93,7 @@ describe('the payouts example killed with SIGKILL and simply run again', () => {
 describe('the payouts example’s progress', () => {
   it('prints one plain line per payout when stdout is not a terminal, and answers a re-run from the journal', async () => {
     const csv = await writeCsv('plain.csv', [101, 102, 103, 104]);
-    const args = [csv, '--api', api.url, '--journal', join(workdir, 'plain-journal')];
+    const args = [csv, '--api', api.url, '--journal', join(workdir, 'plain', 'intents.db')];
     const rowLine = /^payout 10[1-4] {2}payee-10[1-4]@example\.com {2}\$\d+\.\d\d {2}(sent|replayed)/;
 
     const run = runExample(SCRIPT, args);
@@ -108,7 +112,7 @@ describe('the payouts example’s progress', () => {
   // `script` (util-linux) gives the example a real terminal.
   it('redraws one bar in place on a terminal instead of printing a line per payout', async () => {
     const csv = await writeCsv('tty.csv', [201, 202, 203, 204]);
-    const command = [process.execPath, '--import', 'tsx', SCRIPT, csv, '--api', api.url, '--journal', join(workdir, 'tty-journal')];
+    const command = [process.execPath, '--import', 'tsx', SCRIPT, csv, '--api', api.url, '--journal', join(workdir, 'tty', 'intents.db')];
     // `script` gives the example a pseudo-terminal for stdout, as an interactive shell would.
     const run = spawnWatched('script', ['-q', '-e', '-c', command.map((arg) => `'${arg}'`).join(' '), '/dev/null']);
     const { code, stderr } = await run.exited;
