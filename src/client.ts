@@ -39,7 +39,7 @@ export interface DurableClient {
   /** Settles an unknown outcome by an operator's word. */
   resolve(intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void>;
   /** Journals an intent without sending it; `relay()` (here or in any process sharing the store) sends it. */
-  enqueue(method: KeyedMethod, input: Input, options?: Omit<CallOptions, 'signal'>): Promise<{ idempotencyKey: string }>;
+  enqueue(method: KeyedMethod, input: Input, options?: EnqueueOptions): Promise<{ idempotencyKey: string }>;
   /** Sends enqueued and orphaned intents as they appear, until `signal` aborts. */
   relay(options?: RelayOptions): Promise<void>;
   /**
@@ -49,6 +49,12 @@ export interface DurableClient {
   flush(): Promise<void>;
   /** Flushes, then releases the store. The client may not be used afterwards. */
   close(): Promise<void>;
+}
+
+/** What `enqueue` accepts: a call's options, and the caller's own transaction where the store has them. */
+export interface EnqueueOptions extends Omit<CallOptions, 'signal'> {
+  /** With `postgresStore`: a `pg` client inside `BEGIN`; the intent commits or rolls back with the caller's rows. */
+  transaction?: unknown;
 }
 
 /** One operation in flight on this client, shared by every caller of the same intent. */
@@ -167,13 +173,14 @@ function withOwnSignal(flight: Flight, signal: AbortSignal | undefined): Promise
 
 const KEYED_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-async function enqueue(options: NormalizedOptions, method: KeyedMethod, input: Input, callOptions: CallOptions): Promise<{ idempotencyKey: string }> {
+async function enqueue(options: NormalizedOptions, method: KeyedMethod, input: Input, callOptions: EnqueueOptions): Promise<{ idempotencyKey: string }> {
   const verb = typeof method === 'string' ? method.toUpperCase() : '';
   if (!KEYED_METHODS.has(verb)) throw new TypeError(`enqueue() takes POST, PUT, PATCH or DELETE, got ${String(method)}.`);
   const call = await prepareCall(verb, input, callOptions, options);
   let existing;
   try {
-    existing = await options.store.create(newIntent(call, options, null));
+    const { transaction } = callOptions;
+    existing = await options.store.create(newIntent(call, options, null), transaction === undefined ? undefined : { transaction });
   } catch (cause) {
     throw storeError(`Could not journal the intent of key "${call.idempotencyKey}"; nothing will be sent`, call.idempotencyKey, cause);
   }

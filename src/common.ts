@@ -12,6 +12,7 @@ export { memoryStore } from './stores/memory.js';
 export { intentId, isClaimable, isCompactable, isKnownState, UNSETTLED_STATES } from './stores/store.js';
 export type {
   ClaimRequest,
+  CreateOptions,
   Intent,
   IntentChange,
   IntentState,
@@ -21,7 +22,7 @@ export type {
   ListQuery,
   StoredResponse,
 } from './stores/store.js';
-export type { DurableClient, Input, KeyedMethod, PlainCallOptions } from './client.js';
+export type { DurableClient, EnqueueOptions, Input, KeyedMethod, PlainCallOptions } from './client.js';
 export type { ClientOptions, CallOptions } from './options.js';
 export type { RetryOptions } from './retry.js';
 export type { Classifier, IdempotencyAnswerKind } from './classify.js';

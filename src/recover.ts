@@ -116,6 +116,9 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a whole number from 1, got ${concurrency}.`);
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
   const running = new Set<Promise<unknown>>();
+  // A store that can tell when intents appear (PostgreSQL's NOTIFY) wakes the relay at once.
+  let wake = () => {};
+  const unwatch = options.store.watch?.(() => wake());
   while (!signal.aborted) {
     const room = concurrency - running.size;
     const claimed = room > 0 ? await options.store.claim(claimRequest(options, origins, states, Date.now(), room)).catch(() => []) : [];
@@ -126,9 +129,11 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
     if (room > 0 && claimed.length === room) continue;
     // Full: wait for a slot. Idle: wait for the next poll. Either way the stop cuts it short.
     const slotFreed = room > claimed.length ? [] : [Promise.race(running)];
-    await Promise.race([pause(pollMs, signal), ...slotFreed]).catch(() => {});
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    await Promise.race([pause(pollMs, signal), woken, ...slotFreed]).catch(() => {});
   }
   await Promise.allSettled(running);
+  await unwatch?.();
 }
 
 function claimRequest(options: NormalizedOptions, origins: readonly string[], states: IntentState[], now: number, limit: number): ClaimRequest {

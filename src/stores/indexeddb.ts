@@ -9,6 +9,8 @@ import {
   isClaimable,
   isCompactable,
   isKnownState,
+  type CreateOptions,
+  refuseTransaction,
 } from './store.js';
 
 export interface IndexedDbStoreOptions {
@@ -57,7 +59,8 @@ class IndexedDbStore implements IntentStore {
     return this.#use('read an intent', 'readonly', (s) => promisifyRequest(s.get([scope, id] satisfies Key)));
   }
 
-  create(intent: Intent): Promise<Intent | undefined> {
+  create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
+    refuseTransaction(options, 'indexedDbStore');
     if (--this.#createsUntilSweep < 0) {
       this.#createsUntilSweep = SWEEP_EVERY - 1;
       // Housekeeping, never a reason to refuse a write.

@@ -8,6 +8,8 @@ import {
   isClaimable,
   isCompactable,
   isKnownState,
+  type CreateOptions,
+  refuseTransaction,
 } from './store.js';
 
 /**
@@ -28,7 +30,8 @@ class MemoryStore implements IntentStore {
     return intent && structuredClone(intent);
   }
 
-  async create(intent: Intent): Promise<Intent | undefined> {
+  async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
+    refuseTransaction(options, 'memoryStore');
     let intents = this.#scopes.get(intent.scope);
     if (!intents) this.#scopes.set(intent.scope, (intents = new Map()));
     const existing = intents.get(intent.id);

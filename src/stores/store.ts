@@ -119,7 +119,7 @@ export interface IntentStore {
    * id exists. Resolves `undefined` when inserted, else the existing intent, untouched: two
    * callers racing on one key cannot both create it.
    */
-  create(intent: Intent): Promise<Intent | undefined>;
+  create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined>;
   /**
    * Compare-and-set: applies `change` only if the stored intent still has `version`, and bumps
    * the version. Resolves the new version, or `undefined` when the intent is gone or another
@@ -139,8 +139,23 @@ export interface IntentStore {
    * `pending`, `expired`, or any record this version does not understand.
    */
   compact(now: number): Promise<number>;
+  /**
+   * Optional: calls `onChange` whenever intents may have become claimable elsewhere (another
+   * process committed or released one), so a relay wakes at once instead of at its next poll.
+   * Returns a function that stops watching. A store without it is polled.
+   */
+  watch?(onChange: () => void): () => Promise<void>;
   /** Releases files, handles or connections. The store may not be used afterwards. */
   close(): Promise<void>;
+}
+
+/** Store-specific context of a `create`. */
+export interface CreateOptions {
+  /**
+   * The caller's own open transaction (for `postgresStore`: a `pg` client inside `BEGIN`): the
+   * intent commits or rolls back with it. A store that has no such thing refuses one.
+   */
+  transaction?: unknown;
 }
 
 /**
@@ -170,4 +185,11 @@ export function isClaimable(intent: IntentSummary, request: ClaimRequest): boole
 /** The states this version understands; a record in any other was written by a newer version. */
 export function isKnownState(state: string): state is IntentState {
   return state === 'pending' || state === 'succeeded' || state === 'failed' || state === 'expired';
+}
+
+/** For stores with no transactions of their own: a `transaction` given to them is a mistake to say out loud. */
+export function refuseTransaction(options: CreateOptions | undefined, store: string): void {
+  if (options?.transaction !== undefined) {
+    throw new TypeError(`${store} cannot write in your transaction: only postgresStore takes \`transaction\`.`);
+  }
 }

@@ -1,4 +1,5 @@
-import type { ClaimRequest, Intent, IntentChange, IntentStore, IntentSummary, ListQuery } from '../store.js';
+import type { ClaimRequest, CreateOptions, Intent, IntentChange, IntentStore, IntentSummary, ListQuery } from '../store.js';
+import { refuseTransaction } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { checkSizes } from './limits.js';
 import type { SqliteStats, StoreRequest } from './messages.js';
@@ -29,7 +30,8 @@ export class SqliteStore implements IntentStore {
     return (await this.#send({ op: 'get', scope, id })) as Intent | undefined;
   }
 
-  async create(intent: Intent): Promise<Intent | undefined> {
+  async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
+    refuseTransaction(options, 'sqliteStore');
     checkSizes(intent, this.#maxBodyBytes);
     return (await this.#send({ op: 'create', intent })) as Intent | undefined;
   }
