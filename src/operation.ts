@@ -11,6 +11,7 @@ import { classifyAnswer, parseBody, type Verdict } from './classify.js';
 import { maskUrl } from './credentials.js';
 import {
   IdempotencyConflictError,
+  IdempotencyError,
   IdempotencyKeyExpiredError,
   IdempotencyKeyInvalidError,
   IdempotencyMismatchError,
@@ -24,7 +25,7 @@ import { mergeHeaders, type PreparedCall } from './request.js';
 import { timeLimit } from './time-limit.js';
 import { type Answer, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
 import { RetryableAnswer, type RetryPolicy, withRetries } from './retry.js';
-import type { Intent, IntentState } from './stores/store.js';
+import { type Intent, type IntentState, isKnownState } from './stores/store.js';
 
 /** How one logical operation ended, for the caller and for `recover()`. */
 export interface Settlement {
@@ -185,7 +186,15 @@ function answerFromJournal(existing: Intent, call: PreparedCall, options: Normal
     emit(options.on, 'journalAnswer', { ...about, state: 'expired' });
     return { state: 'expired', error: expiredError(existing, options) };
   }
-  if (existing.state === 'pending' || existing.response === undefined) return undefined;
+  if (existing.state === 'pending') return undefined;
+  const { idempotencyKey } = existing;
+  if (!isKnownState(existing.state)) {
+    return { state: undefined, error: new IdempotencyError(`Key "${idempotencyKey}" is in state "${existing.state}", written by a newer version of durable-fetch; nothing was sent.`, { idempotencyKey }) };
+  }
+  if (existing.response === undefined) {
+    // Settled by an operator (resolve()): there is no answer to give, and nothing may be sent.
+    return { state: existing.state, error: new IdempotencyError(`Key "${idempotencyKey}" was settled as ${existing.state} by an operator, with no answer stored; nothing was sent.`, { idempotencyKey }) };
+  }
   const answer = fromStoredResponse(existing.response, existing.url);
   emit(options.on, 'journalAnswer', { ...about, state: existing.state });
   if (existing.state === 'succeeded') return { state: 'succeeded', answer, replayed: true, attempts: 0 };

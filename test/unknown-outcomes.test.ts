@@ -1,0 +1,69 @@
+import { describe, expect, it, vi } from 'vitest';
+import { createClient, IdempotencyError, IdempotencyKeyExpiredError, memoryStore, type IntentStore } from '../src/index.js';
+import { useTestServer } from './support/test-server.js';
+
+const server = useTestServer();
+
+/** Leaves an intent pending whose key's TTL (1 ms) has passed: the server applied it, the answer was lost. */
+async function leaveExpired(store: IntentStore, key: string) {
+  server.setFaults((request) => (request.attempt === 1 ? { kind: 'drop-after' } : undefined));
+  const api = createClient({ prefix: server.url, store, keyTtlMs: 1, retry: 0 });
+  await expect(api.post('v1/payouts', { json: { key }, idempotencyKey: key })).rejects.toThrow();
+  server.setFaults(undefined);
+  await vi.waitFor(async () => expect((await store.list())[0]!.expiresAt).toBeLessThan(Date.now()));
+  return api;
+}
+
+describe('an expired intent is an unknown outcome, kept until someone decides', () => {
+  it('recover() marks it expired without sending; pending() lists it; it is never compacted', async () => {
+    const store = memoryStore();
+    const api = await leaveExpired(store, 'payout-1');
+    server.reset();
+    expect((await api.recover()).map((outcome) => outcome.state)).toEqual(['expired']);
+    expect(server.requests).toHaveLength(0);
+    expect((await api.pending()).map((intent) => [intent.idempotencyKey, intent.state])).toEqual([['payout-1', 'expired']]);
+    await store.compact(Number.MAX_SAFE_INTEGER);
+    expect((await api.pending()).map((intent) => intent.state)).toEqual(['expired']);
+    await expect(api.post('v1/payouts', { json: { key: 'payout-1' }, idempotencyKey: 'payout-1' })).rejects.toBeInstanceOf(IdempotencyKeyExpiredError);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('recover({ resendExpired: true }) resends it, knowingly, and the server replays it', async () => {
+    const store = memoryStore();
+    const api = await leaveExpired(store, 'payout-2');
+    await api.recover();
+    const [outcome] = await api.recover({ resendExpired: true });
+    expect(outcome?.state).toBe('succeeded');
+    expect(outcome?.response?.replayed).toBe(true);
+    expect(server.applied('payout-2')).toBe(1);
+    expect(await api.pending()).toEqual([]);
+  });
+
+  it('resolve() settles it by an operator’s word: no longer pending, never sent, the same key answered without a request', async () => {
+    const store = memoryStore();
+    const api = await leaveExpired(store, 'payout-3');
+    await api.recover();
+    const [intent] = await api.pending();
+    await api.resolve(intent!, 'succeeded');
+    expect(await api.pending()).toEqual([]);
+    server.reset();
+    expect(await api.recover({ resendExpired: true })).toEqual([]);
+    const again = await api.post('v1/payouts', { json: { key: 'payout-3' }, idempotencyKey: 'payout-3' }).catch((error: unknown) => error);
+    expect(again).toBeInstanceOf(IdempotencyError);
+    expect((again as Error).message).toMatch(/settled as succeeded by an operator.*nothing was sent/);
+    expect(server.requests).toHaveLength(0);
+    // Settled for good: resolving again is refused.
+    await expect(api.resolve(intent!, 'failed')).rejects.toThrow(/already succeeded/);
+  });
+
+  it('resolve() refuses an intent an owner is still working on', async () => {
+    const store = memoryStore();
+    server.setFaults(() => ({ kind: 'slow', ms: 2_000 }));
+    const api = createClient({ prefix: server.url, store, retry: 0 });
+    const call = api.post('v1/payouts', { json: { n: 1 }, idempotencyKey: 'held' });
+    await server.waitForRequests(1);
+    const [intent] = await api.pending();
+    await expect(api.resolve(intent!, 'failed')).rejects.toThrow(/an owner is still working on it/);
+    await call;
+  });
+});
