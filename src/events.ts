@@ -1,3 +1,5 @@
+import type { ReachedServer } from './reach.js';
+
 /** What a call did, as it happens: for logs, counters and traces (`on` option). URLs have credential-like query values masked. */
 export interface OperationEvent {
   idempotencyKey: string;
@@ -9,7 +11,9 @@ export interface DurableEvents {
   /** An attempt is about to be sent (1-based `attempt`, counting every owner's attempts). */
   attempt?(event: OperationEvent & { attempt: number }): unknown;
   /** An attempt failed and another follows after `delay` ms; `reason` says why (`network error`, `timeout`, `503`, `429`, `409 in flight`). */
-  retry?(event: OperationEvent & { attempt: number; delay: number; reason: string; error: unknown }): unknown;
+  retry?(event: OperationEvent & { attempt: number; delay: number; reason: string; error: unknown; reachedServer: ReachedServer }): unknown;
+  /** A retry was not made: the client's retry budget for this origin is spent (an outage?). The intent stays pending for recovery. */
+  throttle?(event: OperationEvent & { origin: string; tokens: number; reason: string; reachedServer: ReachedServer }): unknown;
   /** The server marked its answer as a replay of an earlier one. */
   replay?(event: OperationEvent & { status: number }): unknown;
   /** The journal settled the call without a request: a `succeeded` answer or a `failed` error repeated, or an `expired` intent refused. */

@@ -24,7 +24,8 @@ import { Lease } from './ownership.js';
 import { mergeHeaders, type PreparedCall } from './request.js';
 import { timeLimit } from './time-limit.js';
 import { type Answer, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
-import { RetryableAnswer, type RetryPolicy, withRetries } from './retry.js';
+import { reachedServer } from './reach.js';
+import { parseRetryAfter, RetryableAnswer, type RetryEvent, type RetryPolicy, retryReason, withRetries } from './retry.js';
 import { type Intent, type IntentState, isKnownState } from './stores/store.js';
 
 /** How one logical operation ended, for the caller and for `recover()`. */
@@ -85,11 +86,14 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
 
   let result: { answer: Answer; verdict: Verdict };
   try {
-    result = await withRetries(attempt, transport.retry, deadline, (event) => emit(options.on, 'retry', { ...about, ...event }));
+    const onRetry = (event: RetryEvent) => emit(options.on, 'retry', { ...about, ...event, reachedServer: reachedServer(event.error) });
+    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, url.origin, about, options));
   } catch (error) {
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
     const now = Date.now();
-    const release = { state: 'pending' as const, attempts: intent.attempts + attempts, owner: null, leaseUntil: now + (transport.retryLaterMs ?? 0), updatedAt: now };
+    // A server that asked for a long wait (Retry-After beyond maxRetryAfter) gets it: parked, nobody claims it until then.
+    const wait = Math.max(transport.retryLaterMs ?? 0, error instanceof RetryableAnswer ? (retryAfter(error) ?? 0) : 0);
+    const release = { state: 'pending' as const, attempts: intent.attempts + attempts, owner: null, leaseUntil: now + wait, updatedAt: now };
     // Awaited, unlike an outcome: a caller that recovers right after a failure must find the intent free.
     await lease.finish(release).catch(() => false);
     return { state: 'pending', ...givenUp(error, intent, options, signal, deadline), attempts };
@@ -98,6 +102,7 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
   }
 
   const { answer, verdict } = result;
+  options.retryBudget?.refill(url.origin);
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
   const journaled = lease
     .finish({ state, attempts: intent.attempts + attempts, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answer) })
@@ -117,7 +122,22 @@ function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, sig
     return { error: new IdempotencyConflictError(`Key "${intent.idempotencyKey}" was taken over by another owner after this one's lease ran out; this call stopped sending.`, { idempotencyKey: intent.idempotencyKey }) };
   }
   if (error instanceof RetryableAnswer) return { answer: error.answer, error: answerError(error.verdict, error.answer, intent, options) };
+  // Down or slow: a catcher (or a dashboard) can tell a request that never left from one that may have been applied.
+  if (error instanceof Error) Object.assign(error, { reachedServer: reachedServer(error) });
   return { error };
+}
+
+/** The client's retry budget decides whether a retry the policy allows goes ahead; waiting out a key in flight is free. */
+function mayRetry(error: unknown, origin: string, about: ReturnType<typeof describe>, options: NormalizedOptions): boolean {
+  const budget = options.retryBudget;
+  if (budget === undefined || (error instanceof RetryableAnswer && error.verdict.kind === 'conflict') || budget.trySpend(origin)) return true;
+  emit(options.on, 'throttle', { ...about, origin, tokens: budget.tokens(origin), reason: retryReason(error), reachedServer: reachedServer(error) });
+  return false;
+}
+
+/** The wait a server asked for with Retry-After, ms. */
+function retryAfter(error: RetryableAnswer): number | undefined {
+  return parseRetryAfter(error.answer.headers.get('retry-after'));
 }
 
 /** ky's TimeoutError, naming the request without a secret. */

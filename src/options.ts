@@ -5,6 +5,7 @@ import type { DurableEvents } from './events.js';
 import type { Sha256 } from './fingerprint.js';
 import { generateKey } from './key.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
+import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 import type { IntentStore, KeyFormat } from './stores/store.js';
 
 /** Everything `createClient` accepts. Each option is checked once, here; a bad one is a `TypeError` naming it. */
@@ -51,6 +52,12 @@ export interface ClientOptions {
   secretParams?: readonly string[];
   /** How long an owner's claim on an intent lasts, ms; renewed while it works. Default 30 000. */
   leaseMs?: number;
+  /**
+   * Retries this client may spend per origin (gRPC-style throttling: a bucket of 10 tokens, a
+   * retry takes one, a success gives back 0.1, retries only while more than half is left), or
+   * `false` for none. A throttled call stops retrying (event `throttle`); its intent stays pending.
+   */
+  retryBudget?: RetryBudgetOptions | false;
   /** Teach the client an unusual server's idempotency answers; runs before the built-in rules. */
   classify?: Classifier;
   /** More response headers that mark a replay (value `true`, `1` or `replayed`). */
@@ -111,6 +118,7 @@ export interface NormalizedOptions {
   persistHeaders: ReadonlySet<string>;
   secretParams: ReadonlySet<string>;
   leaseMs: number;
+  retryBudget: RetryBudget | undefined;
   /** This client's name as an owner of intents. */
   owner: string;
   classify?: Classifier;
@@ -219,6 +227,9 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     if (options[name] !== undefined && (typeof options[name] !== 'object' || options[name] === null)) fail(name, 'an object', options[name]);
   }
   if (options.store !== undefined && typeof options.store?.create !== 'function') fail('store', 'an IntentStore', options.store);
+  if (options.retryBudget !== undefined && options.retryBudget !== false && (typeof options.retryBudget !== 'object' || options.retryBudget === null)) {
+    fail('retryBudget', 'an object or false', options.retryBudget);
+  }
   if (options.throwHttpErrors !== undefined && typeof options.throwHttpErrors !== 'boolean') fail('throwHttpErrors', 'a boolean', options.throwHttpErrors);
   const prefix = baseOption('prefix', options.prefix);
   const baseUrl = baseOption('baseUrl', options.baseUrl);
@@ -242,6 +253,7 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, ['content-type']),
     secretParams: new Set(stringList('secretParams', options.secretParams, DEFAULT_SECRET_PARAMS).map((name) => name.toLowerCase())),
     leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
+    retryBudget: options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget ?? {}),
     owner: generateKey(),
     replayHeaders: stringList('replayHeaders', options.replayHeaders, []),
     on: options.on ?? {},

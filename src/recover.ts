@@ -33,6 +33,11 @@ export interface PendingIntent {
   expiresAt: number;
   /** Epoch ms until which an owner holds it; in the past when nobody does. */
   leaseUntil: number;
+  /**
+   * Set when nobody holds it but recovery must not take it before this instant (epoch ms): the
+   * server asked for a long wait (Retry-After), or a relay backs off after a failure.
+   */
+  parkedUntil?: number;
 }
 
 export interface RecoverOptions {
@@ -68,7 +73,9 @@ export async function listPending(options: NormalizedOptions): Promise<PendingIn
 function toPendingIntent(intent: IntentSummary, options: NormalizedOptions): PendingIntent {
   const { scope, id, idempotencyKey, method, origin, state, attempts, createdAt, updatedAt, expiresAt, leaseUntil } = intent;
   const { url } = describe(intent, options);
-  return { scope, id, idempotencyKey, method, url, origin, state: state as PendingIntent['state'], attempts, createdAt, updatedAt, expiresAt, leaseUntil };
+  const shown: PendingIntent = { scope, id, idempotencyKey, method, url, origin, state: state as PendingIntent['state'], attempts, createdAt, updatedAt, expiresAt, leaseUntil };
+  if (intent.owner === null && leaseUntil > Date.now()) shown.parkedUntil = leaseUntil;
+  return shown;
 }
 
 /** The origins recovery may send to; a client that never said where it sends cannot recover. */

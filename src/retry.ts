@@ -80,6 +80,8 @@ export function withRetries<T>(
   policy: RetryPolicy,
   signal: AbortSignal | undefined,
   onRetry?: (event: RetryEvent) => void,
+  /** Asked before each retry the policy allows: false stops the loop (a spent retry budget). */
+  mayRetry: (error: unknown) => boolean = () => true,
 ): Promise<T> {
   return pRetry(attempt, {
     retries: policy.limit,
@@ -89,7 +91,7 @@ export function withRetries<T>(
     async shouldRetry({ error, retriesConsumed }) {
       if (signal?.aborted) return false;
       const wait = retryDelay(error, retriesConsumed + 1, policy);
-      if (wait === undefined) return false;
+      if (wait === undefined || !mayRetry(error)) return false;
       onRetry?.({ attempt: retriesConsumed + 1, delay: wait, reason: retryReason(error), error });
       await sleep(wait, signal);
       return true;
@@ -108,7 +110,7 @@ function retryDelay(error: unknown, retry: number, policy: RetryPolicy): number 
   return undefined;
 }
 
-function retryReason(error: unknown): string {
+export function retryReason(error: unknown): string {
   if (error instanceof RetryableAnswer) return `${error.answer.status}${error.verdict.kind === 'conflict' ? ' in flight' : ''}`;
   return error instanceof TimeoutError ? 'timeout' : 'network error';
 }

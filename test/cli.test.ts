@@ -122,6 +122,7 @@ describe('durable-fetch list', () => {
         owner: 'client-1',
         leaseHeld: true,
         leaseRemainingMs: expect.any(Number),
+        parkedForMs: 0,
         expiresAt: expect.stringMatching(/Z$/),
         keyExpired: false,
       },

@@ -391,6 +391,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
         headers: { Authorization: `Bearer soak-${dialect}` },
         timeout: attemptTimeoutMs,
         retry: { limit: RETRY_LIMIT, delay: retryDelay, maxRetryAfter: 5_000 },
+        // Every fault kind on most requests: the soak proves the retries, so no budget throttles them.
+        retryBudget: false,
         ...DOCUMENTED_OPTIONS[dialect],
         ...options.clientOptions?.(dialect),
       });

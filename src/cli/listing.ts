@@ -22,6 +22,8 @@ export interface ListedIntent {
   leaseHeld: boolean;
   /** What is left of that lease, in ms; 0 when free. */
   leaseRemainingMs: number;
+  /** Nobody holds it, but recovery leaves it alone for this long (a server's Retry-After), ms; 0 when not parked. */
+  parkedForMs: number;
   expiresAt: string;
   /** The key's TTL (createdAt + keyTtlMs) has passed: the server may no longer know it. */
   keyExpired: boolean;
@@ -43,6 +45,7 @@ export function describeIntent(intent: IntentSummary, now: number): ListedIntent
     owner: intent.owner,
     leaseHeld: leaseRemainingMs > 0,
     leaseRemainingMs,
+    parkedForMs: intent.owner === null ? Math.max(0, intent.leaseUntil - now) : 0,
     expiresAt: new Date(intent.expiresAt).toISOString(),
     keyExpired: now >= intent.expiresAt,
   };

@@ -10,12 +10,14 @@ function cells(row: ListedIntent): string[] {
     row.url,
     String(row.attempts),
     // Rounded up: a lease with 300 ms left is still held, and "held 0s" would read as free.
-    row.leaseHeld ? `held ${formatDuration(Math.ceil(row.leaseRemainingMs / 1000) * 1000)}` : 'free',
+    row.leaseHeld ? `held ${roundedUp(row.leaseRemainingMs)}` : row.parkedForMs > 0 ? `parked ${roundedUp(row.parkedForMs)}` : 'free',
     row.keyExpired ? 'outlived' : 'live',
     row.scope,
     row.idempotencyKey,
   ];
 }
+
+const roundedUp = (ms: number) => formatDuration(Math.ceil(ms / 1000) * 1000);
 
 /** Aligned columns, oldest first as given, and a count of what still needs attention. */
 export function formatTable(rows: ListedIntent[]): string {

@@ -11,7 +11,8 @@ Lists the intents of a durable-fetch journal, read-only: safe beside running pro
                 the fleet stores' journals: coming with the fleet stores, not in this build
 
 Columns: state, age, method, URL (credential-like query values masked), attempts, owner
-lease ("held 12s": an owner works on it; "free": recovery may claim it), whether the key
+lease ("held 12s": an owner works on it; "parked 29m": the server asked to wait;
+"free": recovery may claim it), whether the key
 outlived its TTL (the server may have forgotten it), scope, key.
 
 Exit codes: 0 listed; 1 the journal cannot be read; 2 wrong usage or no journal at the path.`;
