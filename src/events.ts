@@ -1,4 +1,5 @@
 import type { ReachedServer } from './reach.js';
+import type { IntentState } from './stores/store.js';
 
 /** What a call did, as it happens: for logs, counters and traces (`on` option). URLs have credential-like query values masked. */
 export interface OperationEvent {
@@ -8,6 +9,15 @@ export interface OperationEvent {
 }
 
 export interface DurableEvents {
+  /** A logical operation begins: a call, or the resend of a claimed intent by `recover()`/`relay()`. */
+  start?(event: OperationEvent & { recovery: boolean }): unknown;
+  /**
+   * It ended: its state afterwards (undefined when the journal was not touched, e.g. a mismatch),
+   * whether the answer is a replay, and the attempts it made (0: the journal answered).
+   */
+  end?(event: OperationEvent & { state: IntentState | undefined; replayed: boolean; attempts: number; error?: unknown }): unknown;
+  /** An attempt ended: with the server's status, or with the error that ended it. */
+  attemptEnd?(event: OperationEvent & { attempt: number; status?: number; error?: unknown; reachedServer: ReachedServer }): unknown;
   /** An attempt is about to be sent (1-based `attempt`, counting every owner's attempts). */
   attempt?(event: OperationEvent & { attempt: number }): unknown;
   /** An attempt failed and another follows after `delay` ms; `reason` says why (`network error`, `timeout`, `503`, `429`, `409 in flight`). */

@@ -60,8 +60,21 @@ export interface Owned {
 
 /** A caller's call: journal it (or find it journaled), take ownership, send, settle. */
 export async function runCall(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
+  const about = describe({ ...call, url: call.url.href }, options);
+  emit(options.on, 'start', { ...about, recovery: false });
+  const settlement = await operate(call, options, signal).catch((error: unknown): Settlement => ({ state: undefined, error }));
+  emitEnd(about, settlement, options);
+  return settlement;
+}
+
+async function operate(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
   const acquired = await acquire(call, options, signal);
   return 'state' in acquired ? acquired : sendOwned(acquired, call, options, signal);
+}
+
+/** The operation's end, for traces and logs: how it settled and whether the journal answered. */
+export function emitEnd(about: ReturnType<typeof describe>, { state, replayed = false, attempts = 0, error }: Settlement, options: NormalizedOptions): void {
+  emit(options.on, 'end', { ...about, state, replayed, attempts, ...(error === undefined ? {} : { error }) });
 }
 
 /** Sends an owned intent until it settles, gives up for now, or ownership is lost; records the result. */
@@ -78,7 +91,12 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
     if (attempts > 0 && !(await lease.check())) throw new OwnershipLost();
     attempts++;
     emit(options.on, 'attempt', { ...about, attempt: intent.attempts + attempts });
-    const answer = await sendAttempt({ url, method: intent.method, headers, body: intent.body, shownUrl: about.url }, transport.timeout, deadline, options);
+    const number = intent.attempts + attempts;
+    const answer = await sendAttempt({ url, method: intent.method, headers, body: intent.body, shownUrl: about.url }, transport.timeout, deadline, options).catch((error: unknown) => {
+      emit(options.on, 'attemptEnd', { ...about, attempt: number, error, reachedServer: reachedServer(error) });
+      throw error;
+    });
+    emit(options.on, 'attemptEnd', { ...about, attempt: number, status: answer.status, reachedServer: true });
     const verdict = classifyAnswer(toResponse(answer), answer.status < 300 ? '' : new TextDecoder().decode(answer.bytes), options);
     if (verdict.kind === 'transient' || verdict.kind === 'conflict') throw new RetryableAnswer(answer, verdict);
     return { answer, verdict };

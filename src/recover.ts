@@ -11,7 +11,7 @@ import { IdempotencyError } from './errors.js';
 import { emit } from './events.js';
 import type { NormalizedOptions } from './options.js';
 import { Lease } from './ownership.js';
-import { describe, expiredError, type Owned, pause, type Settlement, sendOwned, type Transport } from './operation.js';
+import { describe, emitEnd, expiredError, type Owned, pause, type Settlement, sendOwned, type Transport } from './operation.js';
 import { toDurableResponse, type DurableResponse } from './response.js';
 import { type ClaimRequest, type Intent, type IntentState, type IntentSummary, UNSETTLED_STATES } from './stores/store.js';
 
@@ -154,6 +154,8 @@ function own(intent: Intent, options: NormalizedOptions): Owned {
 /** A claimed intent: expired unless resent knowingly, else sent; its outcome reported. */
 async function finishClaimed(owned: Owned, options: NormalizedOptions, resendExpired: boolean, transport: Transport, signal: AbortSignal): Promise<RecoveryOutcome> {
   const { intent, lease } = owned;
+  const about = describe(intent, options);
+  emit(options.on, 'start', { ...about, recovery: true });
   let settlement: Settlement;
   if (!resendExpired && (intent.state === 'expired' || Date.now() > intent.expiresAt)) {
     await lease.finish({ state: 'expired', owner: null, leaseUntil: 0, updatedAt: Date.now() }).catch(() => false);
@@ -163,8 +165,9 @@ async function finishClaimed(owned: Owned, options: NormalizedOptions, resendExp
     // Recovery has no caller waiting on the answer: its pass (or relay slot) ends with the outcome written.
     await settlement.journaled;
   }
+  emitEnd(about, settlement, options);
   const outcome = toRecoveryOutcome(intent, settlement, options);
-  emit(options.on, 'recovery', { ...describe(intent, options), state: outcome.state, error: outcome.error });
+  emit(options.on, 'recovery', { ...about, state: outcome.state, error: outcome.error });
   return outcome;
 }
 
