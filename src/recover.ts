@@ -127,6 +127,8 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
   let wake = () => {};
   const unwatch = options.store.watch?.(() => wake());
   while (!signal.aborted) {
+    // Armed before the claim: a notification that arrives while claiming still cuts the next wait short.
+    const woken = new Promise<void>((resolve) => (wake = resolve));
     const room = concurrency - running.size;
     const claimed = room > 0 ? await options.store.claim(claimRequest(options, origins, states, Date.now(), room)).catch(() => []) : [];
     for (const intent of claimed) {
@@ -136,7 +138,6 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
     if (room > 0 && claimed.length === room) continue;
     // Full: wait for a slot. Idle: wait for the next poll. Either way the stop cuts it short.
     const slotFreed = room > claimed.length ? [] : [Promise.race(running)];
-    const woken = new Promise<void>((resolve) => (wake = resolve));
     await Promise.race([pause(pollMs, signal), woken, ...slotFreed]).catch(() => {});
   }
   await Promise.allSettled(running);
