@@ -23,7 +23,7 @@ describe('postgresStore: its table', () => {
   it('creates the table once when 4 stores open a new one at the same moment', async () => {
     const table = freshTable();
     const stores = Array.from({ length: 4 }, () => postgresStore({ connectionString: inject('postgresUrl'), table }));
-    onTestFinished(() => Promise.all(stores.map((store) => store.close())));
+    onTestFinished(async () => void (await Promise.all(stores.map((store) => store.close()))));
     await expect(Promise.all(stores.map((store) => store.list()))).resolves.toEqual([[], [], [], []]);
     const intent = makeIntent();
     await stores[0]!.create(intent);
@@ -98,10 +98,47 @@ describe('postgresStore: the caller’s transaction', () => {
     await vi.waitFor(() => expect(watcher.calls()).toBe(before + 2));
   });
 
+  it('lets a new store open the table while a transaction holds an uncommitted intent', async () => {
+    const store = freshStore();
+    onTestFinished(() => store.close());
+    const client = await testPool().connect();
+    onTestFinished(() => client.release());
+    await client.query('BEGIN');
+    await store.create(makeIntent(), { transaction: client });
+    const another = postgresStore({ connectionString: inject('postgresUrl'), table: store.table });
+    onTestFinished(() => another.close());
+    await expect(another.list()).resolves.toEqual([]);
+    await client.query('COMMIT');
+    await expect(another.list()).resolves.toHaveLength(1);
+  });
+
   it('refuses a transaction that is not a pg client', async () => {
     const store = freshStore();
     onTestFinished(() => store.close());
     await expect(store.create(makeIntent(), { transaction: {} })).rejects.toThrow(/`transaction` must be a pg client/);
+  });
+});
+
+describe('postgresStore: notifications', () => {
+  it('announces intents that become claimable (an unowned create, a release), not owned creates or settlements', async () => {
+    const store = freshStore();
+    onTestFinished(() => store.close());
+    // What the table's channel carries, in commit order, read by a LISTEN of the test's own.
+    const listener = await testPool().connect();
+    onTestFinished(() => listener.release());
+    const heard: string[] = [];
+    listener.on('notification', (message) => heard.push(message.payload ?? ''));
+    await listener.query(`LISTEN "${store.table}"`);
+    const owned = makeIntent({ owner: 'worker', leaseUntil: Date.now() + 60_000 });
+    await store.create(owned);
+    await store.update(owned.scope, owned.id, 1, { attempts: 1 });
+    await store.update(owned.scope, owned.id, 2, { owner: null, leaseUntil: 0 });
+    await store.update(owned.scope, owned.id, 3, { state: 'succeeded', owner: null, leaseUntil: 0 });
+    await store.create(makeIntent());
+    await listener.query(`NOTIFY "${store.table}", 'end of test'`);
+    await vi.waitFor(() => expect(heard.at(-1)).toBe('end of test'));
+    // The release, then the unowned create.
+    expect(heard).toEqual(['', '', 'end of test']);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   type ListQuery,
   isCompactable,
   isKnownState,
+  UNSETTLED_STATES,
 } from '../store.js';
 import type { TableName } from './options.js';
 import { INSERT_COLUMNS, SUMMARY_COLUMNS, changeColumns, insertValues, intentFromRow, summaryFromRow } from './rows.js';
@@ -81,11 +82,12 @@ export class IntentTable {
     return existing;
   }
 
-  /** Compare-and-set on `version`; a release (owner cleared) announces itself. */
+  /** Compare-and-set on `version`; a release that leaves the intent to be sent announces itself. */
   async update(db: Queryable, scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
     const { columns, values } = changeColumns(change);
     const sets = [...columns.map((column, i) => `${column} = $${i + 4}`), 'version = version + 1'].join(', ');
-    const announce = change.owner === null ? `, pg_notify($${columns.length + 4}::text, '')` : '';
+    const released = change.owner === null && (change.state === undefined || UNSETTLED_STATES.includes(change.state));
+    const announce = released ? `, pg_notify($${columns.length + 4}::text, '')` : '';
     const text = `
       WITH updated AS (UPDATE ${this.#table.sql} SET ${sets} WHERE scope = $1 AND id = $2 AND version = $3 RETURNING version)
       SELECT version${announce} FROM updated`;

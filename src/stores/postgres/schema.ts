@@ -53,9 +53,13 @@ CREATE INDEX IF NOT EXISTS ${table.index('expiry')} ON ${table.sql} (expires_at)
 /**
  * Creates the table if missing. `IF NOT EXISTS` alone is not enough when several processes open
  * a new database at once (both may try to create the table's type and one fails), so the DDL
- * runs under a transaction-scoped advisory lock keyed by the table's name.
+ * runs under a transaction-scoped advisory lock keyed by the table's name. An existing table is
+ * left alone without running it: `CREATE INDEX IF NOT EXISTS` locks the table before it looks,
+ * and would wait behind every open transaction that has enqueued an intent.
  */
 export async function ensureTable(pool: pg.Pool, table: TableName): Promise<void> {
+  const { rows } = await pool.query('SELECT to_regclass($1) IS NOT NULL AS exists', [table.sql]);
+  if (rows[0]?.exists) return;
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
