@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, expect, inject, it, onTestFinished, vi } from 'vitest';
 import { postgresDdl, postgresStore } from '../../src/postgres.js';
 import { describeIntentStore } from '../../src/testing.js';
@@ -139,6 +140,24 @@ describe('postgresStore: notifications', () => {
     await vi.waitFor(() => expect(heard.at(-1)).toBe('end of test'));
     // The release, then the unowned create.
     expect(heard).toEqual(['', '', 'end of test']);
+  });
+});
+
+describe('postgresStore: stopping a watch', () => {
+  it('does not wait for a connection that never answers', async () => {
+    // A server that accepts connections and never says a word, like a host behind a dead route.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const { port } = silent.address() as AddressInfo;
+    const store = postgresStore({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 120_000 });
+    const stop = store.watch(() => {});
+    await vi.waitFor(() => expect(sockets.size).toBe(1));
+    await stop();
   });
 });
 

@@ -40,7 +40,8 @@ export class Listener {
       let client: pg.PoolClient | undefined;
       let failure: Error | undefined;
       try {
-        client = await this.#pool.connect();
+        client = await this.#connect(lost);
+        if (!client) break;
         const died = new Promise<Error>((resolve) => {
           client!.on('error', resolve);
           client!.on('end', () => resolve(new Error('connection ended')));
@@ -54,8 +55,16 @@ export class Listener {
       }
       // A connection that failed is destroyed, not handed to the pool's next caller.
       client?.release(failure ?? true);
-      if (!this.#stopped) await Promise.race([lost, new Promise((resolve) => setTimeout(resolve, RECONNECT_MS))]);
+      if (!this.#stopped) await Promise.race([lost, new Promise((resolve) => setTimeout(resolve, RECONNECT_MS).unref())]);
     }
+  }
+
+  /** A connection, or undefined when `stop()` came first (a connection that arrives later is closed). */
+  async #connect(stopped: Promise<unknown>): Promise<pg.PoolClient | undefined> {
+    const connecting = this.#pool.connect();
+    const client = await Promise.race([connecting, stopped.then(() => undefined)]);
+    if (!client) connecting.then((late) => late.release(true), () => {});
+    return client;
   }
 
   #notify(): void {
