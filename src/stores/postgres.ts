@@ -1,0 +1,33 @@
+/**
+ * The fleet store: intents in one PostgreSQL table that every replica shares, so any survivor
+ * can finish a dead one's call, and `enqueue` can write an intent in the caller's own transaction
+ * (the transactional outbox) with relays woken by LISTEN/NOTIFY on commit.
+ *
+ * Design notes by file, in postgres/: options.ts (pool, names, timeouts), schema.ts (the DDL and
+ * its first-use lock), intent-table.ts (the contract in SQL, NOTIFY), rows.ts (row ↔ intent),
+ * listener.ts (the LISTEN connection that survives restarts), postgres-store.ts (errors, closing).
+ */
+import { normalizePostgresOptions, type PostgresStoreOptions } from './postgres/options.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+
+export type { PostgresStoreOptions } from './postgres/options.js';
+export type { PostgresStore } from './postgres/postgres-store.js';
+export { postgresDdl } from './postgres/schema.js';
+
+/**
+ * Opens the intent store in a PostgreSQL table (created with its indexes on first use if
+ * missing). Needs the `pg` package (an optional peer dependency of durable-fetch).
+ *
+ * @example
+ * const store = postgresStore({ connectionString: process.env.DATABASE_URL });
+ * const api = createClient({ prefix: 'https://api.example.com/v1/', store });
+ * // The outbox: the payout row and the request to make commit or roll back together.
+ * const db = await pool.connect();
+ * await db.query('BEGIN');
+ * await db.query('INSERT INTO payouts (id, amount) VALUES ($1, $2)', [id, 500]);
+ * await api.enqueue('POST', 'payouts', { json: { id, amount: 500 }, transaction: db });
+ * await db.query('COMMIT');
+ */
+export function postgresStore(options: PostgresStoreOptions): PostgresStore {
+  return new PostgresStore(normalizePostgresOptions(options));
+}

@@ -1,0 +1,99 @@
+import pg from 'pg';
+
+/** How `postgresStore` reaches its database. Give `pool` or `connectionString`. */
+export interface PostgresStoreOptions {
+  /**
+   * Your own `pg` pool. The store never ends it (`close()` leaves it open). Listen for its
+   * `'error'` event yourself: an idle connection that dies when PostgreSQL restarts emits one.
+   */
+  pool?: pg.Pool;
+  /**
+   * Where to connect, e.g. `postgres://app@db:5432/app`: the store makes and ends its own pool,
+   * with the timeouts below.
+   */
+  connectionString?: string;
+  /**
+   * The intents table, created with its indexes on first use if missing (see `postgresDdl`).
+   * @default 'durable_fetch_intents'
+   */
+  table?: string;
+  /** The table's schema; PostgreSQL's `search_path` decides when omitted. */
+  schema?: string;
+  /**
+   * With `connectionString`: how long getting a connection may take before the call fails, ms.
+   * While PostgreSQL is down, calls fail after at most this long instead of hanging.
+   * @default 5000
+   */
+  connectionTimeoutMillis?: number;
+  /**
+   * With `connectionString`: how long one statement may take before the call fails, ms (enough
+   * for the largest body over your network).
+   * @default 60000
+   */
+  queryTimeoutMillis?: number;
+}
+
+export const DEFAULT_TABLE = 'durable_fetch_intents';
+
+/** Where the store writes: the table's quoted name for SQL, and the NOTIFY channel it announces on. */
+export interface TableName {
+  /** `"schema"."table"` or `"table"`, safe to put in SQL text. */
+  sql: string;
+  /** `schema.table` or `table`, unquoted: for messages, the channel and the DDL lock. */
+  text: string;
+  /** Index names are derived from it, quoted. */
+  index(suffix: string): string;
+}
+
+/** The options with every default filled in, once, at creation. */
+export interface NormalizedPostgresOptions {
+  pool: pg.Pool;
+  /** Whether the store made the pool, and so ends it on `close()`. */
+  ownsPool: boolean;
+  table: TableName;
+}
+
+/** Validates and fills in the options; a mistake is a TypeError naming the option. */
+export function normalizePostgresOptions(options: PostgresStoreOptions): NormalizedPostgresOptions {
+  const { pool, connectionString } = options;
+  if ((pool === undefined) === (connectionString === undefined)) {
+    throw new TypeError('postgresStore needs exactly one of `pool` (a pg Pool) or `connectionString`.');
+  }
+  const table = tableName(options.table ?? DEFAULT_TABLE, options.schema);
+  if (pool !== undefined) return { pool, ownsPool: false, table };
+  const ownPool = new pg.Pool({
+    connectionString,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
+    query_timeout: options.queryTimeoutMillis ?? 60_000,
+    keepAlive: true,
+  });
+  // An idle connection that dies (PostgreSQL restarted) is dropped by the pool and replaced on
+  // the next call; without a listener its 'error' event would end the process.
+  ownPool.on('error', () => {});
+  return { pool: ownPool, ownsPool: true, table };
+}
+
+/** PostgreSQL truncates longer identifiers, and refuses longer NOTIFY channels. */
+const MAX_IDENTIFIER_BYTES = 63;
+
+export function tableName(table: string, schema?: string): TableName {
+  for (const [option, name] of [['table', table], ['schema', schema]] as const) {
+    if (name !== undefined && (name === '' || Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES - 8)) {
+      throw new TypeError(`postgresStore: \`${option}\` must be 1 to ${MAX_IDENTIFIER_BYTES - 8} bytes, got "${name}".`);
+    }
+  }
+  const text = schema === undefined ? table : `${schema}.${table}`;
+  if (Buffer.byteLength(text) > MAX_IDENTIFIER_BYTES) {
+    throw new TypeError(`postgresStore: "${text}" is longer than ${MAX_IDENTIFIER_BYTES} bytes, too long to name its NOTIFY channel.`);
+  }
+  return {
+    sql: schema === undefined ? quote(table) : `${quote(schema)}.${quote(table)}`,
+    text,
+    index: (suffix) => quote(`${table}_${suffix}`),
+  };
+}
+
+/** A quoted SQL identifier: any name is safe in SQL text. */
+export function quote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}

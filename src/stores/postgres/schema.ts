@@ -1,0 +1,75 @@
+import type pg from 'pg';
+import { DEFAULT_TABLE, type TableName, tableName } from './options.js';
+
+/**
+ * The SQL that creates the intents table and its indexes, for teams that migrate by hand (the
+ * store runs the same statements, all `IF NOT EXISTS`, on first use).
+ *
+ * Times are epoch ms in `bigint`; bodies and answers are `bytea`, header maps `jsonb`. `seq`
+ * breaks `created_at` ties in insertion order. The claim index serves `claim` (scope, state,
+ * lease ended, oldest first); the expiry index serves compaction.
+ *
+ * @example
+ * await client.query(postgresDdl('durable_fetch_intents', 'billing'));
+ */
+export function postgresDdl(table = DEFAULT_TABLE, schema?: string): string {
+  return ddl(tableName(table, schema));
+}
+
+function ddl(table: TableName): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${table.sql} (
+  scope text NOT NULL,
+  id text NOT NULL,
+  idempotency_key text NOT NULL,
+  method text NOT NULL,
+  url text NOT NULL,
+  origin text NOT NULL,
+  headers jsonb NOT NULL,
+  key_header text NOT NULL,
+  key_format text NOT NULL,
+  body bytea,
+  fingerprint text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  attempts integer NOT NULL,
+  state text NOT NULL,
+  owner text,
+  lease_until bigint NOT NULL,
+  version integer NOT NULL,
+  response_status integer,
+  response_status_text text,
+  response_headers jsonb,
+  response_body bytea,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  PRIMARY KEY (scope, id)
+);
+CREATE INDEX IF NOT EXISTS ${table.index('claim')} ON ${table.sql} (scope, state, lease_until, created_at);
+CREATE INDEX IF NOT EXISTS ${table.index('expiry')} ON ${table.sql} (expires_at);
+`;
+}
+
+/**
+ * Creates the table if missing. `IF NOT EXISTS` alone is not enough when several processes open
+ * a new database at once (both may try to create the table's type and one fails), so the DDL
+ * runs under a transaction-scoped advisory lock keyed by the table's name. An existing table is
+ * left alone without running it: `CREATE INDEX IF NOT EXISTS` locks the table before it looks,
+ * and would wait behind every open transaction that has enqueued an intent.
+ */
+export async function ensureTable(pool: pg.Pool, table: TableName): Promise<void> {
+  const { rows } = await pool.query('SELECT to_regclass($1) IS NOT NULL AS exists', [table.sql]);
+  if (rows[0]?.exists) return;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`durable-fetch:${table.text}`]);
+    await client.query(ddl(table));
+    await client.query('COMMIT');
+    client.release();
+  } catch (error) {
+    // A connection in a failed state is not handed to the next caller.
+    client.release(error as Error);
+    throw error;
+  }
+}
