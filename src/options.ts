@@ -45,7 +45,7 @@ export interface ClientOptions {
    * `baseUrl`; a client with neither must list them to recover.
    */
   origins?: readonly string[];
-  /** Request headers kept with the intent, for recovery. Default `['content-type']`. Credentials are refused. */
+  /** Request headers kept with the intent, for recovery; `content-type` always is. Credentials are refused. */
   persistHeaders?: readonly string[];
   /** Query parameters masked wherever a URL is shown. Default: api_key, apikey, key, token, access_token, signature, sig, password, secret. */
   secretParams?: readonly string[];
@@ -239,7 +239,9 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     keyFormat,
     scope,
     origins: originList(options.origins, prefix, baseUrl),
-    persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, ['content-type']),
+    // The content type describes the stored bytes (a FormData's boundary is written in them): kept
+    // whatever the list says, or a resent body could not be read.
+    persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, []).add('content-type'),
     secretParams: new Set(stringList('secretParams', options.secretParams, DEFAULT_SECRET_PARAMS).map((name) => name.toLowerCase())),
     leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
     owner: generateKey(),
