@@ -47,7 +47,7 @@ export interface ClientOptions {
   origins?: readonly string[];
   /** Request headers kept with the intent, for recovery; `content-type` always is. Credentials are refused. */
   persistHeaders?: readonly string[];
-  /** Query parameters masked wherever a URL is shown. Default: api_key, apikey, key, token, access_token, signature, sig, password, secret. */
+  /** Query parameters masked wherever a URL is shown, besides the defaults: api_key, apikey, key, token, access_token, signature, sig, password, secret. */
   secretParams?: readonly string[];
   /** How long an owner's claim on an intent lasts, ms; renewed while it works. Default 30 000. */
   leaseMs?: number;
@@ -242,7 +242,8 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     // The content type describes the stored bytes (a FormData's boundary is written in them): kept
     // whatever the list says, or a resent body could not be read.
     persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, []).add('content-type'),
-    secretParams: new Set(stringList('secretParams', options.secretParams, DEFAULT_SECRET_PARAMS).map((name) => name.toLowerCase())),
+    // Added to the defaults, never instead of them: naming one more secret must not unmask `token`.
+    secretParams: new Set([...DEFAULT_SECRET_PARAMS, ...stringList('secretParams', options.secretParams, [])].map((name) => name.toLowerCase())),
     leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
     owner: generateKey(),
     replayHeaders: stringList('replayHeaders', options.replayHeaders, []),
