@@ -160,6 +160,21 @@ function stringList(name: string, value: unknown, fallback: readonly string[]): 
   return value;
 }
 
+/** The methods every store has (the IntentStore contract); `watch` is optional. */
+const STORE_METHODS = ['get', 'create', 'update', 'claim', 'list', 'compact', 'close'] as const;
+
+/** The `on` listeners there are. */
+const EVENT_NAMES = ['attempt', 'retry', 'replay', 'journalAnswer', 'recovery', 'error'] as const;
+
+/** Headers as the Headers class takes them; its own error could repeat a value (a token), so ours names none. */
+function headerSet(value: HeadersInit | undefined): Headers {
+  try {
+    return new Headers(value);
+  } catch {
+    throw new TypeError('headers must be valid HTTP headers (token names; values without line breaks), as the Headers class accepts them.');
+  }
+}
+
 /** Header names for the journal: lower-cased, never a credential. */
 export function persistableHeaders(name: string, value: unknown, fallback: readonly string[]): Set<string> {
   const names = new Set(stringList(name, value, fallback).map((header) => headerName(name, header).toLowerCase()));
@@ -209,6 +224,8 @@ function originList(value: unknown, prefix: string | undefined, baseUrl: string 
 /** Options are read and checked once, here; nothing downstream looks at raw user input. */
 export function normalizeOptions(options: ClientOptions, platform: Platform): NormalizedOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  // ky 1's name: ignored, it would leave the client without a prefix and recovery without an origin.
+  if ('prefixUrl' in options) throw new TypeError('prefixUrl is named prefix in ky 2 and durable-fetch 2: pass prefix (joined to inputs) or baseUrl (URL resolution).');
   const { keyFormat = 'token', scope = 'default' } = options;
   if (keyFormat !== 'token' && keyFormat !== 'sf-string') fail('keyFormat', "'token' or 'sf-string'", keyFormat);
   if (typeof scope !== 'string' || scope === '') fail('scope', 'a non-empty string', scope);
@@ -218,7 +235,13 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
   for (const name of ['on', 'hooks'] as const) {
     if (options[name] !== undefined && (typeof options[name] !== 'object' || options[name] === null)) fail(name, 'an object', options[name]);
   }
-  if (options.store !== undefined && typeof options.store?.create !== 'function') fail('store', 'an IntentStore', options.store);
+  if (options.store !== undefined && STORE_METHODS.some((method) => typeof (options.store as Partial<IntentStore> | null)?.[method] !== 'function')) {
+    fail('store', `an IntentStore (with ${STORE_METHODS.join(', ')})`, options.store);
+  }
+  for (const name of EVENT_NAMES) {
+    const listener = options.on?.[name];
+    if (listener !== undefined && typeof listener !== 'function') fail(`on.${name}`, 'a function', listener);
+  }
   if (options.throwHttpErrors !== undefined && typeof options.throwHttpErrors !== 'boolean') fail('throwHttpErrors', 'a boolean', options.throwHttpErrors);
   const prefix = baseOption('prefix', options.prefix);
   const baseUrl = baseOption('baseUrl', options.baseUrl);
@@ -227,7 +250,7 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     ...options,
     prefix,
     baseUrl,
-    headers: new Headers(options.headers),
+    headers: headerSet(options.headers),
     store: options.store ?? platform.defaultStore(),
     sha256: platform.sha256,
     retry: normalizeRetry(options.retry),
@@ -246,7 +269,7 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     secretParams: new Set([...DEFAULT_SECRET_PARAMS, ...stringList('secretParams', options.secretParams, [])].map((name) => name.toLowerCase())),
     leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
     owner: generateKey(),
-    replayHeaders: stringList('replayHeaders', options.replayHeaders, []),
+    replayHeaders: stringList('replayHeaders', options.replayHeaders, []).map((header) => headerName('replayHeaders', header)),
     on: options.on ?? {},
     throwHttpErrors: options.throwHttpErrors ?? true,
   };
