@@ -55,7 +55,7 @@ describe('the bytes sent are the bytes of the call, on every attempt', () => {
     expect(second?.headers['content-type']).toBe(first?.headers['content-type']);
     expect(first?.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
     // The server can read what it got: the boundary in the header is the one in the bytes.
-    const parsed = await new Response(second!.body, { headers: { 'content-type': second!.headers['content-type']! } }).formData();
+    const parsed = await new Response(new Uint8Array(second!.body), { headers: { 'content-type': second!.headers['content-type']! } }).formData();
     expect(parsed.get('amount')).toBe('500');
     expect([...new Uint8Array(await (parsed.get('receipt') as File).arrayBuffer())]).toEqual([0, 1, 2, 250]);
   });
@@ -75,7 +75,7 @@ describe('the bytes sent are the bytes of the call, on every attempt', () => {
     const [first, resent] = server.requests;
     expect(resent?.body.equals(first!.body)).toBe(true);
     expect(resent?.headers['content-type']).toBe(first?.headers['content-type']);
-    const parsed = await new Response(resent!.body, { headers: { 'content-type': resent!.headers['content-type']! } }).formData();
+    const parsed = await new Response(new Uint8Array(resent!.body), { headers: { 'content-type': resent!.headers['content-type']! } }).formData();
     expect(parsed.get('amount')).toBe('500');
   });
 
