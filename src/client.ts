@@ -111,6 +111,9 @@ export function makeCreateClient(platform: Platform) {
           // Aborted before the call: nothing is journaled, so nothing is sent later either.
           callOptions.signal?.throwIfAborted();
           const call = await prepareCall(method, input, callOptions, options);
+          // Aborted while the call was prepared: still nothing journaled, and an abort event
+          // already fired would never reach the caller's listener in join().
+          callOptions.signal?.throwIfAborted();
           const settlement = await join(call, callOptions.signal);
           const { answer, error } = settlement;
           // throwHttpErrors: false hands back plain non-2xx answers; idempotency errors still throw.

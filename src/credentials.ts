@@ -37,17 +37,23 @@ const MASK = '***';
  * masked. Userinfo never gets this far: it is refused before anything is stored.
  */
 export function maskUrl(url: string, secretParams: ReadonlySet<string>): string {
+  const hashAt = url.indexOf('#');
+  const end = hashAt === -1 ? url.length : hashAt;
   const queryAt = url.indexOf('?');
-  if (queryAt === -1) return url;
-  const parsed = new URL(url);
-  let masked = false;
-  for (const name of new Set(parsed.searchParams.keys())) {
-    if (!secretParams.has(name.toLowerCase())) continue;
-    const count = parsed.searchParams.getAll(name).length;
-    parsed.searchParams.delete(name);
-    for (let i = 0; i < count; i++) parsed.searchParams.append(name, MASK);
-    masked = true;
+  if (queryAt === -1 || queryAt > end) return url;
+  // Pair by pair, so the URL shown is the one sent (same order, same escapes) but for the values.
+  const pairs = url.slice(queryAt + 1, end).split('&').map((pair) => {
+    const name = pair.split('=', 1)[0] ?? '';
+    return secretParams.has(formDecode(name).toLowerCase()) ? `${name}=${MASK}` : pair;
+  });
+  return `${url.slice(0, queryAt + 1)}${pairs.join('&')}${url.slice(end)}`;
+}
+
+/** A query name as URLSearchParams reads it (`+` is a space); a malformed escape stays as written. */
+function formDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return text;
   }
-  // URLSearchParams would escape the mask's asterisks; unescape them for readability.
-  return masked ? parsed.href.replaceAll('%2A%2A%2A', MASK) : url;
 }

@@ -44,7 +44,9 @@ export function emit<K extends Exclude<keyof DurableEvents, 'error'>>(
   if (listener === undefined) return;
   const reportFailure = (error: unknown) => {
     try {
-      on.error?.({ listener: name, error });
+      // Typed void, but an async error listener returns a promise: its rejection must not go unhandled.
+      const reported: unknown = on.error?.({ listener: name, error });
+      if (reported instanceof Promise) reported.catch(() => {});
     } catch {
       // The error listener failing too is where reporting ends.
     }

@@ -46,9 +46,9 @@ export interface ClientOptions {
    * `baseUrl`; a client with neither must list them to recover.
    */
   origins?: readonly string[];
-  /** Request headers kept with the intent, for recovery. Default `['content-type']`. Credentials are refused. */
+  /** Request headers kept with the intent, for recovery; `content-type` always is. Credentials are refused. */
   persistHeaders?: readonly string[];
-  /** Query parameters masked wherever a URL is shown. Default: api_key, apikey, key, token, access_token, signature, sig, password, secret. */
+  /** Query parameters masked wherever a URL is shown, besides the defaults: api_key, apikey, key, token, access_token, signature, sig, password, secret. */
   secretParams?: readonly string[];
   /** How long an owner's claim on an intent lasts, ms; renewed while it works. Default 30 000. */
   leaseMs?: number;
@@ -168,6 +168,21 @@ function stringList(name: string, value: unknown, fallback: readonly string[]): 
   return value;
 }
 
+/** The methods every store has (the IntentStore contract); `watch` is optional. */
+const STORE_METHODS = ['get', 'create', 'update', 'claim', 'list', 'compact', 'close'] as const;
+
+/** The `on` listeners there are. */
+const EVENT_NAMES = ['start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'end', 'recovery', 'error'] as const satisfies ReadonlyArray<keyof DurableEvents>;
+
+/** Headers as the Headers class takes them; its own error could repeat a value (a token), so ours names none. */
+function headerSet(value: HeadersInit | undefined): Headers {
+  try {
+    return new Headers(value);
+  } catch {
+    throw new TypeError('headers must be valid HTTP headers (token names; values without line breaks), as the Headers class accepts them.');
+  }
+}
+
 /** Header names for the journal: lower-cased, never a credential. */
 export function persistableHeaders(name: string, value: unknown, fallback: readonly string[]): Set<string> {
   const names = new Set(stringList(name, value, fallback).map((header) => headerName(name, header).toLowerCase()));
@@ -217,6 +232,8 @@ function originList(value: unknown, prefix: string | undefined, baseUrl: string 
 /** Options are read and checked once, here; nothing downstream looks at raw user input. */
 export function normalizeOptions(options: ClientOptions, platform: Platform): NormalizedOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  // ky 1's name: ignored, it would leave the client without a prefix and recovery without an origin.
+  if ('prefixUrl' in options) throw new TypeError('prefixUrl is named prefix in ky 2 and durable-fetch 2: pass prefix (joined to inputs) or baseUrl (URL resolution).');
   const { keyFormat = 'token', scope = 'default' } = options;
   if (keyFormat !== 'token' && keyFormat !== 'sf-string') fail('keyFormat', "'token' or 'sf-string'", keyFormat);
   if (typeof scope !== 'string' || scope === '') fail('scope', 'a non-empty string', scope);
@@ -226,9 +243,15 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
   for (const name of ['on', 'hooks'] as const) {
     if (options[name] !== undefined && (typeof options[name] !== 'object' || options[name] === null)) fail(name, 'an object', options[name]);
   }
-  if (options.store !== undefined && typeof options.store?.create !== 'function') fail('store', 'an IntentStore', options.store);
+  if (options.store !== undefined && STORE_METHODS.some((method) => typeof (options.store as Partial<IntentStore> | null)?.[method] !== 'function')) {
+    fail('store', `an IntentStore (with ${STORE_METHODS.join(', ')})`, options.store);
+  }
   if (options.retryBudget !== undefined && options.retryBudget !== false && (typeof options.retryBudget !== 'object' || options.retryBudget === null)) {
     fail('retryBudget', 'an object or false', options.retryBudget);
+  }
+  for (const name of EVENT_NAMES) {
+    const listener = options.on?.[name];
+    if (listener !== undefined && typeof listener !== 'function') fail(`on.${name}`, 'a function', listener);
   }
   if (options.throwHttpErrors !== undefined && typeof options.throwHttpErrors !== 'boolean') fail('throwHttpErrors', 'a boolean', options.throwHttpErrors);
   const prefix = baseOption('prefix', options.prefix);
@@ -238,7 +261,7 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     ...options,
     prefix,
     baseUrl,
-    headers: new Headers(options.headers),
+    headers: headerSet(options.headers),
     store: options.store ?? platform.defaultStore(),
     sha256: platform.sha256,
     retry: normalizeRetry(options.retry),
@@ -250,12 +273,15 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     keyFormat,
     scope,
     origins: originList(options.origins, prefix, baseUrl),
-    persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, ['content-type']),
-    secretParams: new Set(stringList('secretParams', options.secretParams, DEFAULT_SECRET_PARAMS).map((name) => name.toLowerCase())),
+    // The content type describes the stored bytes (a FormData's boundary is written in them): kept
+    // whatever the list says, or a resent body could not be read.
+    persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, []).add('content-type'),
+    // Added to the defaults, never instead of them: naming one more secret must not unmask `token`.
+    secretParams: new Set([...DEFAULT_SECRET_PARAMS, ...stringList('secretParams', options.secretParams, [])].map((name) => name.toLowerCase())),
     leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
     retryBudget: options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget ?? {}),
     owner: generateKey(),
-    replayHeaders: stringList('replayHeaders', options.replayHeaders, []),
+    replayHeaders: stringList('replayHeaders', options.replayHeaders, []).map((header) => headerName('replayHeaders', header)),
     on: options.on ?? {},
     throwHttpErrors: options.throwHttpErrors ?? true,
   };

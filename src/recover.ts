@@ -106,7 +106,7 @@ export async function recoverOnce(options: NormalizedOptions, { resendExpired = 
     if (fresh.length === 0) break;
     for (const intent of fresh) {
       handled.add(intent.id);
-      outcomes.push(await finishClaimed(own(intent, options), options, resendExpired, recoveryTransport(options, 0), never));
+      outcomes.push(await finishClaimed(own(intent, options), options, origins, resendExpired, recoveryTransport(options, 0), never));
     }
   }
   return outcomes;
@@ -132,7 +132,7 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
     const room = concurrency - running.size;
     const claimed = room > 0 ? await options.store.claim(claimRequest(options, origins, states, Date.now(), room)).catch(() => []) : [];
     for (const intent of claimed) {
-      const work = finishClaimed(own(intent, options), options, resendExpired, recoveryTransport(options, pollMs), signal).finally(() => running.delete(work));
+      const work = finishClaimed(own(intent, options), options, origins, resendExpired, recoveryTransport(options, pollMs), signal).finally(() => running.delete(work));
       running.add(work);
     }
     if (room > 0 && claimed.length === room) continue;
@@ -153,8 +153,22 @@ function own(intent: Intent, options: NormalizedOptions): Owned {
 }
 
 /** A claimed intent: expired unless resent knowingly, else sent; its outcome reported. */
-async function finishClaimed(owned: Owned, options: NormalizedOptions, resendExpired: boolean, transport: Transport, signal: AbortSignal): Promise<RecoveryOutcome> {
+async function finishClaimed(
+  owned: Owned,
+  options: NormalizedOptions,
+  origins: readonly string[],
+  resendExpired: boolean,
+  transport: Transport,
+  signal: AbortSignal,
+): Promise<RecoveryOutcome> {
   const { intent, lease } = owned;
+  // Stores select by the recorded `origin`; what counts is where the URL would send it (a row
+  // written by hand or by another program may disagree). Released untouched, reported, not sent.
+  const target = sendsTo(intent);
+  if (!origins.includes(target)) {
+    await lease.finish({ owner: null, leaseUntil: Date.now() + (transport.retryLaterMs ?? 0) }).catch(() => false);
+    return skip(intent, target, origins, options);
+  }
   const about = describe(intent, options);
   emit(options.on, 'start', { ...about, recovery: true });
   let settlement: Settlement;
@@ -176,15 +190,27 @@ async function finishClaimed(owned: Owned, options: NormalizedOptions, resendExp
 async function reportSkipped(options: NormalizedOptions, origins: readonly string[], states: IntentState[]): Promise<RecoveryOutcome[]> {
   const now = Date.now();
   const outside = (await options.store.list({ scope: options.scope, states })).filter((intent) => !origins.includes(intent.origin) && intent.leaseUntil <= now);
-  return outside.map((intent) => {
-    const about = describe(intent, options);
-    const error = new IdempotencyError(
-      `Intent of key "${intent.idempotencyKey}" is for ${intent.origin}, which this client may not send to (origins: ${origins.join(', ')}); skipped, not sent.`,
-      { idempotencyKey: intent.idempotencyKey },
-    );
-    emit(options.on, 'recovery', { ...about, state: 'skipped', error });
-    return { idempotencyKey: intent.idempotencyKey, state: 'skipped', url: about.url, error };
-  });
+  return outside.map((intent) => skip(intent, intent.origin, origins, options));
+}
+
+/** The origin an intent's request would go to; an unparsable URL goes nowhere. */
+function sendsTo(intent: Pick<Intent, 'url'>): string {
+  try {
+    return new URL(intent.url).origin;
+  } catch {
+    return 'null';
+  }
+}
+
+/** An intent this client may not send: reported (event and outcome), left as it is. */
+function skip(intent: IntentSummary, target: string, origins: readonly string[], options: NormalizedOptions): RecoveryOutcome {
+  const about = describe(intent, options);
+  const error = new IdempotencyError(
+    `Intent of key "${intent.idempotencyKey}" is for ${target}, which this client may not send to (origins: ${origins.join(', ')}); skipped, not sent.`,
+    { idempotencyKey: intent.idempotencyKey },
+  );
+  emit(options.on, 'recovery', { ...about, state: 'skipped', error });
+  return { idempotencyKey: intent.idempotencyKey, state: 'skipped', url: about.url, error };
 }
 
 function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, ...details }: Settlement, options: NormalizedOptions): RecoveryOutcome {

@@ -77,7 +77,7 @@ describe('durable-fetch list', () => {
     expect([code, stderr]).toEqual([0, '']);
     const lines = stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^STATE\s+AGE\s+METHOD\s+URL\s+ATTEMPTS\s+LEASE\s+KEY TTL\s+SCOPE\s+KEY$/);
-    expect(lines[1]).toMatch(/^expired\s+1d6h\s+POST\s+https:\/\/api\.example\.test\/payouts\?n=1&api_key=\*\*\*\s+3\s+free\s+outlived\s+tenant-a\s+payout-expired$/);
+    expect(lines[1]).toMatch(/^expired\s+1d6h\s+POST\s+https:\/\/api\.example\.test\/payouts\?api_key=\*\*\*&n=1\s+3\s+free\s+outlived\s+tenant-a\s+payout-expired$/);
     expect(lines[2]).toMatch(/^succeeded\s+3h00m\s+POST\s+\S+\s+1\s+free\s+live\s+tenant-a\s+payout-ok$/);
     expect(lines[3]).toMatch(/^pending\s+2m\s+POST\s+https:\/\/api\.example\.test\/payouts\?token=\*\*\*\s+2\s+held (9|10)m\s+live\s+tenant-b\s+payout-working$/);
     expect(lines[4]).toMatch(/^failed\s+10s\s+POST\s+\S+\s+1\s+free\s+live\s+tenant-a\s+payout-refused$/);

@@ -16,11 +16,14 @@ export type Command =
       json: boolean;
       /** Only these states; every state when undefined. */
       states: IntentState[] | undefined;
+      /** Query parameters to mask besides the defaults (the clients' `secretParams`), lower-case. */
+      secretParams: string[];
     };
 
 const OPTIONS = {
   json: { type: 'boolean' },
   state: { type: 'string', multiple: true },
+  'secret-param': { type: 'string', multiple: true },
   postgres: { type: 'string' },
   redis: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -38,7 +41,13 @@ export function parseCommand(argv: string[]): Command {
   const [name, ...paths] = positionals;
   if (name === undefined) throw new UsageError('a command is needed');
   if (name !== 'list') throw new UsageError(`unknown command "${name}"`);
-  return { name, source: journalSource(paths, values), json: values.json ?? false, states: parseStates(values.state) };
+  return {
+    name,
+    source: journalSource(paths, values),
+    json: values.json ?? false,
+    states: parseStates(values.state),
+    secretParams: listValues(values['secret-param']).map((param) => param.toLowerCase()),
+  };
 }
 
 function journalSource(paths: string[], values: { postgres?: string | undefined; redis?: string | undefined }): JournalSource {
@@ -54,10 +63,15 @@ function journalSource(paths: string[], values: { postgres?: string | undefined;
   return { kind: 'sqlite', path };
 }
 
+/** `--x a --x b,c`: every value given, in order. */
+function listValues(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((value) => value.split(',')).map((item) => item.trim()).filter((item) => item !== '');
+}
+
 /** `--state a --state b,c`: every value, each a known state. */
 function parseStates(values: string[] | undefined): IntentState[] | undefined {
   if (values === undefined) return undefined;
-  const states = values.flatMap((value) => value.split(',')).map((state) => state.trim());
+  const states = listValues(values);
   const unknown = states.find((state) => !isKnownState(state));
   if (unknown !== undefined) throw new UsageError(`--state must be pending, succeeded, failed or expired, not "${unknown}"`);
   return [...new Set(states as IntentState[])];

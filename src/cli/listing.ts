@@ -3,7 +3,7 @@
  * resolve, and nothing secret. Payloads never reach the CLI (readers return summaries), and the
  * URL is shown masked, as errors and events show it.
  */
-import { DEFAULT_SECRET_PARAMS, maskUrl } from '../credentials.js';
+import { maskUrl } from '../credentials.js';
 import type { IntentState, IntentSummary } from '../stores/store.js';
 
 export interface ListedIntent {
@@ -29,16 +29,15 @@ export interface ListedIntent {
   keyExpired: boolean;
 }
 
-const SECRET_PARAMS: ReadonlySet<string> = new Set(DEFAULT_SECRET_PARAMS);
-
-export function describeIntent(intent: IntentSummary, now: number): ListedIntent {
+/** `secretParams`: the query parameters whose values are masked. */
+export function describeIntent(intent: IntentSummary, now: number, secretParams: ReadonlySet<string>): ListedIntent {
   const leaseRemainingMs = intent.owner === null ? 0 : Math.max(0, intent.leaseUntil - now);
   return {
     scope: intent.scope,
     idempotencyKey: intent.idempotencyKey,
     state: intent.state,
     method: intent.method,
-    url: displayUrl(intent.url),
+    url: displayUrl(intent.url, secretParams),
     createdAt: new Date(intent.createdAt).toISOString(),
     ageMs: Math.max(0, now - intent.createdAt),
     attempts: intent.attempts,
@@ -56,13 +55,13 @@ export function describeIntent(intent: IntentSummary, now: number): ListedIntent
  * (another version, another writer): it drops userinfo itself rather than trust that, and shows
  * an unparsable URL without its query rather than fail the whole listing.
  */
-function displayUrl(url: string): string {
+function displayUrl(url: string, secretParams: ReadonlySet<string>): string {
   try {
     const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '') return maskUrl(url, SECRET_PARAMS);
+    if (parsed.username === '' && parsed.password === '') return maskUrl(url, secretParams);
     parsed.username = '';
     parsed.password = '';
-    return maskUrl(parsed.href, SECRET_PARAMS);
+    return maskUrl(parsed.href, secretParams);
   } catch {
     return `${url.split(/[?#]/, 1)[0]?.replace(/\/\/[^/]*@/, '//')} (query hidden: unparsable URL)`;
   }

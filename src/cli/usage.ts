@@ -1,4 +1,4 @@
-export const USAGE = `Usage: durable-fetch list [path] [--json] [--state S]...
+export const USAGE = `Usage: durable-fetch list [path] [--json] [--state S]... [--secret-param NAME]...
        durable-fetch --help
 
 Lists the intents of a durable-fetch journal, read-only: safe beside running processes.
@@ -7,6 +7,9 @@ Lists the intents of a durable-fetch journal, read-only: safe beside running pro
   --state S     only intents in state S: pending, succeeded, failed or expired;
                 repeat it or give a comma list (--state pending,expired)
   --json        one JSON array, for scripts
+  --secret-param NAME
+                one more query parameter whose value is masked (as the clients'
+                secretParams); api_key, token, signature and the like always are
   --postgres URL, --redis URL
                 the fleet stores' journals: coming with the fleet stores, not in this build
 
