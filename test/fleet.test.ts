@@ -1,7 +1,8 @@
 import { describe, expect, inject, it } from 'vitest';
-import { createClient } from '../src/index.node.js';
+import { createClient, IdempotencyStoreError } from '../src/index.node.js';
 import { postgresStore } from '../src/postgres.js';
 import { seededRandom } from '../src/testing.js';
+import { startPostgres } from './support/postgres.js';
 import { freshTable } from './support/postgres-tables.js';
 import { type Run, runFixture, untilLines } from './support/processes.js';
 import { startRecordingServer } from './support/recording-server.js';
@@ -43,18 +44,7 @@ describe('a fleet on one PostgreSQL: 4 workers writing payouts in transactions, 
 
     // The survivors drain the outbox: wait until nothing is pending, through a client of our own.
     const watcher = createClient({ prefix: server.url, store: postgresStore({ connectionString: pgUrl, table }) });
-    await new Promise<void>((resolve, reject) => {
-      const look = setInterval(async () => {
-        try {
-          if ((await watcher.pending()).length > 0) return;
-          clearInterval(look);
-          resolve();
-        } catch (error) {
-          clearInterval(look);
-          reject(error);
-        }
-      }, 100);
-    });
+    await untilNothingPending(watcher);
     for (const { run } of members.values()) run.child.kill('SIGKILL');
     await Promise.all([...members.values()].map(({ run }) => run.exited));
     await watcher.close();
@@ -67,3 +57,73 @@ describe('a fleet on one PostgreSQL: 4 workers writing payouts in transactions, 
     await server.close();
   }, 180_000);
 });
+
+describe('live replicas on one PostgreSQL, against a server that does not deduplicate', () => {
+  it('three relays and a writer: no key is ever sent twice', async () => {
+    const pgUrl = inject('postgresUrl');
+    const table = freshTable();
+    const server = await startRecordingServer({ hold: () => 5 });
+    const relays = Array.from({ length: 3 }, () => runFixture('fleet-member.ts', [pgUrl, table, server.url, 'relay'], { nodeArgs: TSX }));
+    await Promise.all(relays.map((run) => untilLines(run, 1)));
+    const writer = runFixture('fleet-member.ts', [pgUrl, table, server.url, 'worker', '0', String(PAYOUTS - 1)], { nodeArgs: TSX });
+    await untilLines(writer, 2);
+    const watcher = createClient({ prefix: server.url, store: postgresStore({ connectionString: pgUrl, table }) });
+    await untilNothingPending(watcher);
+    for (const run of [...relays, writer]) run.child.kill('SIGKILL');
+    await watcher.close();
+    await server.idle();
+    expect(server.appliedTwice()).toEqual([]);
+    expect(server.overlapping()).toEqual([]);
+    expect(server.requests).toHaveLength(PAYOUTS / 2);
+    // Sending was shared: more than one replica took part.
+    expect(new Set(server.requests.map((request) => request.sender)).size).toBeGreaterThan(1);
+    await server.close();
+  }, 120_000);
+});
+
+describe('PostgreSQL stopped mid-run and started again', () => {
+  it('calls fail with IdempotencyStoreError and send nothing while it is down; the relay resumes by itself; nothing is lost', async () => {
+    const database = await startPostgres();
+    const server = await startRecordingServer();
+    const api = createClient({ prefix: server.url, store: postgresStore({ connectionString: database.url, table: freshTable() }), retry: 0 });
+    const stop = new AbortController();
+    const relay = api.relay({ signal: stop.signal, pollMs: 100 });
+    try {
+      await api.enqueue('POST', 'v1/payouts', { json: { n: 1 }, idempotencyKey: 'before' });
+      await database.stop('immediate');
+      const down = await api.post('v1/payouts', { json: { n: 2 }, idempotencyKey: 'while-down' }).catch((error: unknown) => error);
+      expect(down).toBeInstanceOf(IdempotencyStoreError);
+      expect((down as Error).message).toMatch(/nothing was sent/);
+      await expect(api.enqueue('POST', 'v1/payouts', { json: { n: 3 }, idempotencyKey: 'enqueued-while-down' })).rejects.toBeInstanceOf(IdempotencyStoreError);
+      await database.start();
+      await api.enqueue('POST', 'v1/payouts', { json: { n: 4 }, idempotencyKey: 'after' });
+      await untilNothingPending(api);
+      expect(server.requests.map((request) => request.key).sort()).toEqual(['after', 'before']);
+      expect(server.appliedTwice()).toEqual([]);
+    } finally {
+      stop.abort();
+      await relay;
+      await api.close();
+      await server.close();
+      await database.destroy();
+    }
+  }, 60_000);
+});
+
+/** Resolves once the journal has nothing pending: what a relay leaves when its work is done. */
+function untilNothingPending(client: ReturnType<typeof createClient>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const look = setInterval(async () => {
+      try {
+        if ((await client.pending()).length > 0) return;
+        clearInterval(look);
+        resolve();
+      } catch (error) {
+        if (!(error instanceof IdempotencyStoreError) && !String(error).includes('postgres')) {
+          clearInterval(look);
+          reject(error);
+        }
+      }
+    }, 100);
+  });
+}
