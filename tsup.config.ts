@@ -8,6 +8,7 @@ export default defineConfig({
     node: 'src/node.ts',
     browser: 'src/browser.ts',
     testing: 'src/testing.ts',
+    redis: 'src/redis.ts',
     cli: 'src/cli.ts',
     // Started by path, not imported: the sqlite store's worker (src/stores/sqlite/connection.ts).
     'sqlite-worker': 'src/stores/sqlite/worker.ts',
