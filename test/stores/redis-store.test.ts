@@ -117,7 +117,9 @@ describe('redisStore watch', () => {
     const keyPrefix = freshKeyPrefix();
     const watching = redisStore({ url: server().url, keyPrefix });
     const writer = redisStore({ url: server().url, keyPrefix });
-    onTestFinished(() => Promise.all([watching.close(), writer.close()]));
+    onTestFinished(async () => {
+      await Promise.all([watching.close(), writer.close()]);
+    });
     let calls = 0;
     let called = () => {};
     const stop = watching.watch(() => {
