@@ -112,6 +112,39 @@ describe('redisStore', () => {
   });
 });
 
+describe('redisStore and the Redis server', () => {
+  it('keeps a resolved write through a crash of Redis, and answers again once it is back', async () => {
+    const own = await startRedisServer();
+    onTestFinished(() => own.stop());
+    const store = redisStore({ url: own.url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    const intent = makeIntent();
+    await store.create(intent);
+    await own.crash();
+    await expect(store.get(intent.scope, intent.id)).rejects.toThrow();
+    await own.restart();
+    await expect.poll(() => store.get(intent.scope, intent.id).catch(() => 'down'), { timeout: 10_000 }).toEqual(intent);
+  });
+
+  it('fails a call at once while Redis is unreachable, with the cause', async () => {
+    const own = await startRedisServer();
+    const { url } = own;
+    await own.stop();
+    const store = redisStore({ url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    await expect(store.create(makeIntent())).rejects.toThrow('ECONNREFUSED');
+  });
+
+  it('sends a script again when Redis has forgotten it', async () => {
+    const store = redisStore({ url: server().url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    const intent = makeIntent();
+    await store.create(intent);
+    await (await rawClient()).scriptFlush();
+    await expect(store.get(intent.scope, intent.id)).resolves.toEqual(intent);
+  });
+});
+
 describe('redisStore watch', () => {
   it('is called when another connection enqueues an intent nobody owns, and when an owner releases one', async () => {
     const keyPrefix = freshKeyPrefix();
@@ -142,6 +175,27 @@ describe('redisStore watch', () => {
     await woken;
     expect(calls).toBe(2);
     await stop();
+  });
+
+  it('keeps watching after its connection drops, and reports the reconnection as a change', async () => {
+    const keyPrefix = freshKeyPrefix();
+    const watching = redisStore({ url: server().url, keyPrefix });
+    const writer = redisStore({ url: server().url, keyPrefix });
+    onTestFinished(async () => {
+      await Promise.all([watching.close(), writer.close()]);
+    });
+    let called = () => {};
+    const next = () => new Promise<void>((resolve) => (called = resolve));
+    watching.watch(() => called());
+    await waitForSubscriber(keyPrefix);
+
+    let woken = next();
+    await (await rawClient()).sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    await woken;
+    await waitForSubscriber(keyPrefix);
+    woken = next();
+    await writer.create(makeIntent());
+    await woken;
   });
 });
 

@@ -10,6 +10,10 @@ import { afterAll, beforeAll } from 'vitest';
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>` */
   url: string;
+  /** Kills the server (SIGKILL): what it had not written to disk is gone. */
+  crash(): Promise<void>;
+  /** Starts it again on the same port and directory, after a crash. */
+  restart(): Promise<void>;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
 }
@@ -31,15 +35,20 @@ export async function startRedisServer({ aof = true, config = true }: RedisServe
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no'];
   args.push('--appendonly', aof ? 'yes' : 'no', '--appendfsync', aof ? 'always' : 'everysec');
   if (!config) args.push('--rename-command', 'CONFIG', '');
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await untilReady(child);
+  let child = await spawnReady(args);
+  const kill = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await once(child, 'exit');
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
+    crash: () => kill('SIGKILL'),
+    async restart() {
+      child = await spawnReady(args);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
+      await kill('SIGTERM');
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -70,6 +79,12 @@ async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
+}
+
+async function spawnReady(args: string[]): Promise<ChildProcess> {
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  await untilReady(child);
+  return child;
 }
 
 function untilReady(child: ChildProcess): Promise<void> {

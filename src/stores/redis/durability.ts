@@ -1,4 +1,8 @@
+import { ErrorReply } from 'redis';
 import type { RedisClient } from './options.js';
+
+/** Redis answered, and what it answered does not keep the durability promise: final until the store is reopened. */
+export class DurabilityRefusal extends Error {}
 
 /**
  * The store's promise is that a resolved write survives a crash: nothing is sent before its intent
@@ -7,7 +11,7 @@ import type { RedisClient } from './options.js';
  * second before they reach the disk, and snapshots alone (RDB) lose everything since the last
  * one: an intent lost that way may have been sent already, and no recovery would know.
  *
- * Checked once, when the store opens; a Redis reconfigured afterwards is not noticed.
+ * Checked once, before the store's first command; a Redis reconfigured afterwards is not noticed.
  */
 export async function checkDurability(client: RedisClient): Promise<void> {
   let appendonly: string | undefined;
@@ -16,7 +20,9 @@ export async function checkDurability(client: RedisClient): Promise<void> {
     appendonly = await configGet(client, 'appendonly');
     appendfsync = await configGet(client, 'appendfsync');
   } catch (error) {
-    throw new Error(
+    // A lost connection says nothing about the configuration: the next call checks again.
+    if (!(error instanceof ErrorReply)) throw error;
+    throw new DurabilityRefusal(
       `redisStore could not check that Redis fsyncs every write before answering: CONFIG GET failed (${(error as Error).message}). ` +
         'Managed services often disable CONFIG. Make sure the server runs with "appendonly yes" and "appendfsync always", ' +
         "then pass durability: 'best-effort' to skip the check — knowing that if it does not, an intent Redis acknowledged can be lost in a crash.",
@@ -24,7 +30,7 @@ export async function checkDurability(client: RedisClient): Promise<void> {
     );
   }
   if (appendonly !== 'yes' || appendfsync !== 'always') {
-    throw new Error(
+    throw new DurabilityRefusal(
       `redisStore refuses a Redis that does not fsync every write before answering (it has appendonly ${appendonly ?? '(unset)'}, ` +
         `appendfsync ${appendfsync ?? '(unset)'}): a crash could lose an intent after its request was sent. ` +
         'Configure "appendonly yes" and "appendfsync always" (in redis.conf, or CONFIG SET then CONFIG REWRITE), ' +

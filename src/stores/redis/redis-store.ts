@@ -9,7 +9,8 @@ import {
   isKnownState,
   refuseTransaction,
 } from '../store.js';
-import { checkDurability } from './durability.js';
+import { whenReady } from './connection.js';
+import { DurabilityRefusal, checkDurability } from './durability.js';
 import { checkSizes } from './limits.js';
 import type { NormalizedRedisOptions, RedisClient } from './options.js';
 import { intentFields, changeFields, intentFromHash, summaryFromRow } from './records.js';
@@ -30,8 +31,11 @@ export class RedisStore implements IntentStore {
   readonly #client: RedisClient;
   readonly #ownsClient: boolean;
   readonly #maxBodyBytes: number;
-  /** Connected, and the durability check passed: every command waits for it. */
-  readonly #ready: Promise<void>;
+  readonly #durability: NormalizedRedisOptions['durability'];
+  /** The wait for a connection that calls share while Redis is (re)connecting. */
+  #connecting: Promise<void> | undefined;
+  /** The durability check, once it has passed or refused (a lost connection lets the next call try again). */
+  #durable: Promise<void> | undefined;
   readonly #watchers = new Set<() => Promise<void>>();
   #closed: Promise<void> | undefined;
 
@@ -40,13 +44,12 @@ export class RedisStore implements IntentStore {
     this.#client = options.client;
     this.#ownsClient = options.ownsClient;
     this.#maxBodyBytes = options.maxBodyBytes;
+    this.#durability = options.durability;
     if (this.#ownsClient) {
       // Connection errors reach the commands that fail because of them; node-redis reconnects.
       this.#client.on('error', () => {});
+      this.#client.connect().catch(() => {});
     }
-    this.#ready = open(this.#client, options.durability);
-    // Until a caller asks, an open failure has nobody to tell; each request reports it.
-    this.#ready.catch(() => {});
   }
 
   async get(scope: string, id: string): Promise<Intent | undefined> {
@@ -112,20 +115,26 @@ export class RedisStore implements IntentStore {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await Promise.all([...this.#watchers].map((stop) => stop()));
-      await this.#ready.catch(() => {});
-      if (this.#ownsClient && this.#client.isOpen) await this.#client.close();
+      if (!this.#ownsClient) return;
+      // Replies still on their way are awaited; a client still trying to connect is dropped.
+      if (this.#client.isReady) await this.#client.close();
+      else this.#client.destroy();
     })();
     return this.#closed;
   }
 
   async #run(script: Script, args: readonly (string | Buffer)[]): Promise<unknown> {
     if (this.#closed) throw new Error('The redis store is closed.');
-    await this.#ready;
+    if (!this.#client.isReady) await (this.#connecting ??= whenReady(this.#client).finally(() => (this.#connecting = undefined)));
+    if (this.#durability === 'strict') await this.#checkDurability();
     return runScript(this.#client, script, [this.keyPrefix, ...args]);
   }
-}
 
-async function open(client: RedisClient, durability: NormalizedRedisOptions['durability']): Promise<void> {
-  if (!client.isOpen) await client.connect();
-  if (durability === 'strict') await checkDurability(client);
+  #checkDurability(): Promise<void> {
+    this.#durable ??= checkDurability(this.#client).catch((error: unknown) => {
+      if (!(error instanceof DurabilityRefusal)) this.#durable = undefined;
+      throw error;
+    });
+    return this.#durable;
+  }
 }
