@@ -1,10 +1,10 @@
 import { createClient as createRedisClient } from 'redis';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { createClient } from '../src/index.node.js';
+import { IdempotencyStoreError, createClient } from '../src/index.node.js';
 import { redisStore } from '../src/redis.js';
 import { type Run, runFixture, untilLines } from './support/processes.js';
 import { type RecordingServer, startRecordingServer } from './support/recording-server.js';
-import { freshKeyPrefix, useRedisServer } from './support/redis.js';
+import { freshKeyPrefix, startRedisServer, useRedisServer } from './support/redis.js';
 
 const redis = useRedisServer();
 let api: RecordingServer;
@@ -82,4 +82,17 @@ describe('enqueue on one client, relay() on replicas sharing a Redis store', () 
     await stopRelays(relays);
     expect(api.requests.map((request) => request.key)).toEqual([idempotencyKey]);
   }, 60_000);
+});
+
+describe('a client on a Redis store', () => {
+  it('fails a call with IdempotencyStoreError, sending nothing, on a Redis that does not fsync every write', async () => {
+    const plain = await startRedisServer({ aof: false });
+    onTestFinished(() => plain.stop());
+    const client = createClient({ prefix: api.url, store: redisStore({ url: plain.url, keyPrefix: freshKeyPrefix() }) });
+    onTestFinished(() => client.close());
+    const error = await client.post('payouts', { json: { payout: 1 } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IdempotencyStoreError);
+    expect((error as Error).message).toContain('appendfsync always');
+    expect(api.requests).toEqual([]);
+  });
 });
