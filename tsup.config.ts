@@ -10,6 +10,7 @@ export default defineConfig({
     testing: 'src/testing.ts',
     otel: 'src/otel.ts',
     postgres: 'src/postgres.ts',
+    redis: 'src/redis.ts',
     cli: 'src/cli.ts',
     // Started by path, not imported: the sqlite store's worker (src/stores/sqlite/connection.ts).
     'sqlite-worker': 'src/stores/sqlite/worker.ts',

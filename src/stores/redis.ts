@@ -1,0 +1,30 @@
+/**
+ * A fleet store: intents in Redis, shared by every process and replica that reaches it, so any
+ * survivor can finish what a dead one started. Each operation is one Lua script, atomic on the
+ * server; `watch` wakes relays through pub/sub when an intent is enqueued or released.
+ *
+ * Design notes by file, in redis/: options.ts (what can be configured), durability.ts (why AOF
+ * with `appendfsync always` is required), scripts.ts (key layout and the contract in Lua),
+ * records.ts (an intent as a hash), connection.ts (failing fast while Redis is away), watch.ts
+ * (the subscriber), limits.ts (size caps).
+ */
+import { normalizeRedisOptions, type RedisStoreOptions } from './redis/options.js';
+import { RedisStore } from './redis/redis-store.js';
+
+export type { RedisClient, RedisStoreOptions } from './redis/options.js';
+export type { RedisStore } from './redis/redis-store.js';
+
+/**
+ * Opens the intent store in Redis. The store refuses to work (each call fails with
+ * `IdempotencyStoreError`) unless Redis fsyncs every write before answering — `appendonly yes`
+ * and `appendfsync always` — or `durability: 'best-effort'` accepts losing recent writes in a crash.
+ * Needs one Redis server (with replicas if you like), not a Redis Cluster.
+ *
+ * @example
+ * import { createClient as createRedisClient } from 'redis';
+ * const store = redisStore({ client: createRedisClient({ url: process.env.REDIS_URL }) });
+ * const api = createClient({ prefix: 'https://api.example.com/v1/', store });
+ */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  return new RedisStore(normalizeRedisOptions(options));
+}

@@ -1,0 +1,77 @@
+import { createClient, type RedisClientType } from 'redis';
+
+/**
+ * A node-redis client, whatever its modules, scripts, RESP version or type mapping: the store
+ * sends its own commands with `sendCommand` and asks for the replies it needs.
+ */
+export type RedisClient = RedisClientType<any, any, any, any, any>;
+
+/** How `redisStore` reaches Redis and what it demands of it. */
+export interface RedisStoreOptions {
+  /**
+   * A node-redis client (`createClient()` from `redis`), connected or not: the store connects it
+   * if needed and never closes it, so one client can serve the application and the store.
+   * Give either `client` or `url`.
+   */
+  client?: RedisClient;
+  /**
+   * A Redis URL (`redis://user:password@host:6379/0`): the store opens its own client, with the
+   * offline queue disabled so a call fails at once (`IdempotencyStoreError`) while Redis is
+   * unreachable, and closes it on `close()`.
+   */
+  url?: string;
+  /**
+   * Starts every key the store writes, and the name of its pub/sub channel: stores with different
+   * prefixes on one Redis never see each other's intents.
+   * @default 'durable-fetch:'
+   */
+  keyPrefix?: string;
+  /**
+   * `'strict'` checks, when the store opens, that Redis appends every write to its AOF and fsyncs
+   * it before answering (`appendonly yes`, `appendfsync always`), and refuses to work otherwise —
+   * or when it cannot check (`CONFIG` disabled, as on many managed services).
+   *
+   * `'best-effort'` skips the check, knowingly: a write Redis acknowledged but had not yet
+   * fsynced (up to about a second with `appendfsync everysec`, everything since the last snapshot
+   * without AOF) vanishes if Redis or its machine crashes. An intent lost that way may already
+   * have been sent, and no later `recover()` or `relay()` knows to finish it; the same key is
+   * then no longer answered from the journal.
+   * @default 'strict'
+   */
+  durability?: 'strict' | 'best-effort';
+  /**
+   * The largest request body, and the largest stored answer body, the store accepts, in bytes;
+   * a larger one is refused with an Error before anything is sent to Redis (whose own limit for
+   * one value is `proto-max-bulk-len`, 512 MB by default).
+   * @default 256 MiB
+   */
+  maxBodyBytes?: number;
+}
+
+/** The options with every default filled in, as the store reads them. */
+export interface NormalizedRedisOptions {
+  client: RedisClient;
+  /** Whether the store opened `client` itself, and so closes it. */
+  ownsClient: boolean;
+  keyPrefix: string;
+  durability: 'strict' | 'best-effort';
+  maxBodyBytes: number;
+}
+
+/** Checks and fills in the options once, at creation; nothing downstream reads raw options. */
+export function normalizeRedisOptions(options: RedisStoreOptions): NormalizedRedisOptions {
+  const { client, url, keyPrefix = 'durable-fetch:', durability = 'strict', maxBodyBytes = 256 * 1024 * 1024 } = options;
+  if ((client === undefined) === (url === undefined)) throw new TypeError('redisStore needs exactly one of `client` and `url`.');
+  if (durability !== 'strict' && durability !== 'best-effort') {
+    throw new TypeError(`durability must be 'strict' or 'best-effort', got ${String(durability)}.`);
+  }
+  if (typeof keyPrefix !== 'string') throw new TypeError('keyPrefix must be a string.');
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new TypeError(`maxBodyBytes must be a whole number of bytes, got ${maxBodyBytes}.`);
+  return {
+    client: client ?? (createClient({ url, disableOfflineQueue: true }) as RedisClient),
+    ownsClient: client === undefined,
+    keyPrefix,
+    durability,
+    maxBodyBytes,
+  };
+}

@@ -1,0 +1,140 @@
+import {
+  type ClaimRequest,
+  type CreateOptions,
+  type Intent,
+  type IntentChange,
+  type IntentStore,
+  type IntentSummary,
+  type ListQuery,
+  isKnownState,
+  refuseTransaction,
+} from '../store.js';
+import { whenReady } from './connection.js';
+import { DurabilityRefusal, checkDurability } from './durability.js';
+import { checkSizes } from './limits.js';
+import type { NormalizedRedisOptions, RedisClient } from './options.js';
+import { intentFields, changeFields, intentFromHash, summaryFromRow } from './records.js';
+import { CLAIM, COMPACT, CREATE, GET, LIST, UPDATE, type Script, indexFor, runScript } from './scripts.js';
+import { subscribe } from './watch.js';
+
+/** How many settled intents one compaction script deletes at most: Redis serves nobody else meanwhile. */
+const COMPACT_BATCH = 500;
+
+/**
+ * An `IntentStore` in Redis: each method is one Lua script (scripts.ts), so each is atomic
+ * however many processes share the Redis. Records come back as fresh copies decoded from the
+ * reply, so callers never share one.
+ */
+export class RedisStore implements IntentStore {
+  /** The prefix of every key this store uses. */
+  readonly keyPrefix: string;
+  readonly #client: RedisClient;
+  readonly #ownsClient: boolean;
+  readonly #maxBodyBytes: number;
+  readonly #durability: NormalizedRedisOptions['durability'];
+  /** The wait for a connection that calls share while Redis is (re)connecting. */
+  #connecting: Promise<void> | undefined;
+  /** The durability check, once it has passed or refused (a lost connection lets the next call try again). */
+  #durable: Promise<void> | undefined;
+  readonly #watchers = new Set<() => Promise<void>>();
+  #closed: Promise<void> | undefined;
+
+  constructor(options: NormalizedRedisOptions) {
+    this.keyPrefix = options.keyPrefix;
+    this.#client = options.client;
+    this.#ownsClient = options.ownsClient;
+    this.#maxBodyBytes = options.maxBodyBytes;
+    this.#durability = options.durability;
+    if (this.#ownsClient) {
+      // Connection errors reach the commands that fail because of them; node-redis reconnects.
+      this.#client.on('error', () => {});
+      this.#client.connect().catch(() => {});
+    }
+  }
+
+  async get(scope: string, id: string): Promise<Intent | undefined> {
+    return intentFromHash((await this.#run(GET, [scope, id])) as Buffer[]);
+  }
+
+  async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
+    refuseTransaction(options, 'redisStore');
+    checkSizes(intent, this.#maxBodyBytes);
+    const existing = (await this.#run(CREATE, [intent.scope, intent.id, ...intentFields(intent)])) as Buffer[] | null;
+    return existing ? intentFromHash(existing) : undefined;
+  }
+
+  async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
+    checkSizes(change, this.#maxBodyBytes);
+    const { set, remove } = changeFields(change);
+    const written = await this.#run(UPDATE, [scope, id, String(version), String(set.length / 2), ...set, ...remove]);
+    return written === null ? undefined : Number(written);
+  }
+
+  async claim(request: ClaimRequest): Promise<Intent[]> {
+    const states = request.states.filter(isKnownState);
+    if (states.length === 0 || request.limit <= 0) return [];
+    const { scope, owner, now, leaseUntil, limit, origins } = request;
+    const args = [scope, owner, String(now), String(leaseUntil), String(limit), indexFor(states), String(origins.length), ...origins, ...states];
+    const claimed = (await this.#run(CLAIM, args)) as Buffer[][];
+    return claimed.map((reply) => intentFromHash(reply)!);
+  }
+
+  async list(query: ListQuery = {}): Promise<IntentSummary[]> {
+    const states = query.states?.filter(isKnownState);
+    if (states?.length === 0) return [];
+    const scope = query.scope === undefined ? ['0', ''] : ['1', query.scope];
+    const rows = (await this.#run(LIST, [...scope, indexFor(states), ...(states ?? [])])) as (Buffer | null)[][];
+    return rows.map(summaryFromRow).filter((summary) => isKnownState(summary.state));
+  }
+
+  async compact(now: number): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const [batchDeleted, seen] = (await this.#run(COMPACT, [String(now), String(COMPACT_BATCH)])) as [number, number];
+      deleted += batchDeleted;
+      if (seen < COMPACT_BATCH) return deleted;
+    }
+  }
+
+  /**
+   * Calls `onChange` when an intent that nobody owns becomes pending (enqueued, or released by
+   * its owner), in this process or any other using the same Redis and prefix. Intents whose
+   * owner died are not announced: their lease runs out silently, and the relay's poll finds them.
+   */
+  watch(onChange: () => void): () => Promise<void> {
+    const unsubscribe = subscribe(this.#client, `${this.keyPrefix}claimable`, onChange);
+    const stop = async () => {
+      this.#watchers.delete(stop);
+      await unsubscribe();
+    };
+    this.#watchers.add(stop);
+    return stop;
+  }
+
+  /** Stops watching, and closes the connection if the store opened it (a given client stays open). Safe to call twice. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await Promise.all([...this.#watchers].map((stop) => stop()));
+      if (!this.#ownsClient) return;
+      // Replies still on their way are awaited; a client still trying to connect is dropped.
+      if (this.#client.isReady) await this.#client.close();
+      else this.#client.destroy();
+    })();
+    return this.#closed;
+  }
+
+  async #run(script: Script, args: readonly (string | Buffer)[]): Promise<unknown> {
+    if (this.#closed) throw new Error('The redis store is closed.');
+    if (!this.#client.isReady) await (this.#connecting ??= whenReady(this.#client).finally(() => (this.#connecting = undefined)));
+    if (this.#durability === 'strict') await this.#checkDurability();
+    return runScript(this.#client, script, [this.keyPrefix, ...args]);
+  }
+
+  #checkDurability(): Promise<void> {
+    this.#durable ??= checkDurability(this.#client).catch((error: unknown) => {
+      if (!(error instanceof DurabilityRefusal)) this.#durable = undefined;
+      throw error;
+    });
+    return this.#durable;
+  }
+}

@@ -1,0 +1,211 @@
+import { createClient } from 'redis';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { redisStore } from '../../src/redis.js';
+import type { RedisStore } from '../../src/stores/redis.js';
+import type { Intent, IntentStore } from '../../src/stores/store.js';
+import { describeIntentStore, everyByteValue, makeIntent } from '../../src/testing.js';
+import { sameBytes } from '../../src/testing/bytes.js';
+import { runFixture, untilLines } from '../support/processes.js';
+import { freshKeyPrefix, startRedisServer, useRedisServer } from '../support/redis.js';
+
+const server = useRedisServer();
+
+/** A raw connection beside the store's, as another program or a newer version would use. */
+async function rawClient(url = server().url) {
+  const client = await createClient({ url }).on('error', () => {}).connect();
+  onTestFinished(() => client.destroy());
+  return client;
+}
+
+/** The intent's hash, where scripts.ts files it. */
+function intentKey(store: RedisStore, intent: Pick<Intent, 'scope' | 'id'>): string {
+  return `${store.keyPrefix}intent:${Buffer.byteLength(intent.scope)}:${intent.scope}:${intent.id}`;
+}
+
+/** Stores `intent` as created, then gives it its (unknown) state behind the store's back. */
+async function plantUnknown(store: IntentStore, intent: Intent): Promise<void> {
+  await store.create({ ...intent, state: 'pending' });
+  const client = await rawClient();
+  await client.hSet(intentKey(store as RedisStore, intent), 'state', intent.state);
+}
+
+/** A claimant process on the store's Redis and prefix (test/fixtures/redis-claimant.ts), ready to race. */
+async function startClaimant(store: IntentStore, request: object): Promise<{ run(): Promise<string[]> }> {
+  const claimant = runFixture('redis-claimant.ts', [server().url, (store as RedisStore).keyPrefix, JSON.stringify(request)], {
+    nodeArgs: ['--import', 'tsx'],
+    stdin: true,
+  });
+  await untilLines(claimant, 1);
+  return {
+    async run() {
+      claimant.child.stdin?.write('go\n');
+      const { code, stderr } = await claimant.exited;
+      if (code !== 0) throw new Error(`The claimant process failed (${code}): ${stderr}`);
+      return JSON.parse(claimant.lines.at(-1) ?? '[]') as string[];
+    },
+  };
+}
+
+describeIntentStore('redisStore', () => redisStore({ url: server().url, keyPrefix: freshKeyPrefix() }), {
+  plantUnknown,
+  processes: { count: 4, startClaimant },
+});
+
+describe('redisStore durability', () => {
+  it('refuses a Redis without AOF, saying what to configure', async () => {
+    const plain = await startRedisServer({ aof: false });
+    onTestFinished(() => plain.stop());
+    const store = redisStore({ url: plain.url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    await expect(store.create(makeIntent())).rejects.toThrow(/appendonly no, appendfsync everysec.*"appendonly yes" and "appendfsync always"/);
+    await expect(store.list()).rejects.toThrow("durability: 'best-effort'");
+  });
+
+  it('works on a Redis without AOF when durability is best-effort', async () => {
+    const plain = await startRedisServer({ aof: false });
+    onTestFinished(() => plain.stop());
+    const store = redisStore({ url: plain.url, keyPrefix: freshKeyPrefix(), durability: 'best-effort' });
+    onTestFinished(() => store.close());
+    const intent = makeIntent();
+    await expect(store.create(intent)).resolves.toBeUndefined();
+    await expect(store.get(intent.scope, intent.id)).resolves.toEqual(intent);
+  });
+
+  it('refuses when CONFIG is disabled, because it cannot check', async () => {
+    const managed = await startRedisServer({ config: false });
+    onTestFinished(() => managed.stop());
+    const store = redisStore({ url: managed.url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    await expect(store.list()).rejects.toThrow(/could not check.*CONFIG GET failed/);
+  });
+});
+
+describe('redisStore', () => {
+  it('round-trips a 32 MiB body of every byte value exactly', async () => {
+    const store = redisStore({ url: server().url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    const body = everyByteValue(32 * 1024 * 1024 / 256);
+    const intent = makeIntent({ body });
+    await store.create(intent);
+    const got = await store.get(intent.scope, intent.id);
+    expect(got!.body!.byteLength).toBe(32 * 1024 * 1024);
+    expect(sameBytes(got!.body!, body)).toBe(true);
+  });
+
+  it('uses a client it is given, connecting it, and leaves it open when closed', async () => {
+    const client = createClient({ url: server().url }).on('error', () => {});
+    onTestFinished(() => client.destroy());
+    const store = redisStore({ client, keyPrefix: freshKeyPrefix() });
+    const intent = makeIntent();
+    await store.create(intent);
+    await store.close();
+    expect(client.isReady).toBe(true);
+    await expect(redisStore({ client, keyPrefix: store.keyPrefix }).get(intent.scope, intent.id)).resolves.toEqual(intent);
+  });
+
+  it('refuses a body over maxBodyBytes before sending anything', async () => {
+    const store = redisStore({ url: server().url, keyPrefix: freshKeyPrefix(), maxBodyBytes: 10 });
+    onTestFinished(() => store.close());
+    const intent = makeIntent({ body: new Uint8Array(11) });
+    await expect(store.create(intent)).rejects.toThrow('The request body is 11 bytes; the redis store keeps at most 10');
+    await expect(store.list()).resolves.toEqual([]);
+  });
+});
+
+describe('redisStore and the Redis server', () => {
+  it('keeps a resolved write through a crash of Redis, and answers again once it is back', async () => {
+    const own = await startRedisServer();
+    onTestFinished(() => own.stop());
+    const store = redisStore({ url: own.url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    const intent = makeIntent();
+    await store.create(intent);
+    await own.crash();
+    await expect(store.get(intent.scope, intent.id)).rejects.toThrow();
+    await own.restart();
+    await expect.poll(() => store.get(intent.scope, intent.id).catch(() => 'down'), { timeout: 10_000 }).toEqual(intent);
+  });
+
+  it('fails a call at once while Redis is unreachable, with the cause', async () => {
+    const own = await startRedisServer();
+    const { url } = own;
+    await own.stop();
+    const store = redisStore({ url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    await expect(store.create(makeIntent())).rejects.toThrow('ECONNREFUSED');
+  });
+
+  it('sends a script again when Redis has forgotten it', async () => {
+    const store = redisStore({ url: server().url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    const intent = makeIntent();
+    await store.create(intent);
+    await (await rawClient()).scriptFlush();
+    await expect(store.get(intent.scope, intent.id)).resolves.toEqual(intent);
+  });
+});
+
+describe('redisStore watch', () => {
+  it('is called when another connection enqueues an intent nobody owns, and when an owner releases one', async () => {
+    const keyPrefix = freshKeyPrefix();
+    const watching = redisStore({ url: server().url, keyPrefix });
+    const writer = redisStore({ url: server().url, keyPrefix });
+    onTestFinished(async () => {
+      await Promise.all([watching.close(), writer.close()]);
+    });
+    let calls = 0;
+    let called = () => {};
+    const stop = watching.watch(() => {
+      calls++;
+      called();
+    });
+    const next = () => new Promise<void>((resolve) => (called = resolve));
+    await writer.list(); // the subscriber connects meanwhile
+    await waitForSubscriber(keyPrefix);
+
+    let woken = next();
+    await writer.create(makeIntent());
+    await woken;
+    expect(calls).toBe(1);
+
+    const owned = makeIntent({ owner: 'caller', leaseUntil: Date.now() + 30_000 });
+    await writer.create(owned); // owned: nobody else should take it
+    woken = next();
+    await writer.update(owned.scope, owned.id, 1, { owner: null, leaseUntil: 0 });
+    await woken;
+    expect(calls).toBe(2);
+    await stop();
+  });
+
+  it('keeps watching after its connection drops, and reports the reconnection as a change', async () => {
+    const keyPrefix = freshKeyPrefix();
+    const watching = redisStore({ url: server().url, keyPrefix });
+    const writer = redisStore({ url: server().url, keyPrefix });
+    onTestFinished(async () => {
+      await Promise.all([watching.close(), writer.close()]);
+    });
+    let called = () => {};
+    const next = () => new Promise<void>((resolve) => (called = resolve));
+    watching.watch(() => called());
+    await waitForSubscriber(keyPrefix);
+
+    let woken = next();
+    await (await rawClient()).sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    await woken;
+    await waitForSubscriber(keyPrefix);
+    woken = next();
+    await writer.create(makeIntent());
+    await woken;
+  });
+});
+
+/** Resolves once some connection is subscribed to the store's channel. */
+async function waitForSubscriber(keyPrefix: string): Promise<void> {
+  const client = await rawClient();
+  const channel = `${keyPrefix}claimable`;
+  for (;;) {
+    const counts = (await client.sendCommand(['PUBSUB', 'NUMSUB', channel])) as unknown[];
+    if (Number(counts[1]) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
