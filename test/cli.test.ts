@@ -3,11 +3,14 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { openSqliteReadOnly, sqliteStore } from '../src/stores/sqlite.js';
 import type { Intent } from '../src/stores/store.js';
-import { makeIntent } from '../src/testing/intents.js';
+import { redisStore } from '../src/stores/redis.js';
+import { makeIntent, ORIGIN } from '../src/testing/intents.js';
+import { freshStore, freshTable, testPool } from './support/postgres-tables.js';
+import { freshKeyPrefix, useRedisServer } from './support/redis.js';
 import { runFixture, untilLines } from './support/processes.js';
 import { tempDir, withRawDatabase } from './support/sqlite.js';
 
@@ -250,17 +253,60 @@ describe('errors, in one line', () => {
     }
   });
 
-  it('refuses --postgres and --redis as not in this build, and a URL given as a path, without echoing the URL', async () => {
-    for (const args of [
-      ['list', '--postgres', 'postgres://app:hunter2@db.internal/app'],
-      ['list', '--redis', 'redis://:hunter2@cache.internal:6379'],
-      ['list', 'postgres://app:hunter2@db.internal/app'],
-    ]) {
-      const { code, stderr } = await cli(...args);
-      expect(code).toBe(2);
-      expect(stderr).toMatch(/not available in this build|looks like a connection URL/);
+  it('a URL given as a path, or a fleet store it cannot reach, is refused without echoing the URL or its password', async () => {
+    for (const [args, code] of [
+      [['list', 'postgres://app:hunter2@db.internal/app'], 2],
+      [['list', '--postgres', 'postgres://app:hunter2@127.0.0.1:1/app'], 1],
+      [['list', '--redis', 'redis://:hunter2@127.0.0.1:1'], 1],
+    ] as const) {
+      const { code: exit, stderr } = await cli(...args);
+      expect(exit).toBe(code);
+      expect(stderr).toMatch(/looks like a connection URL|cannot connect|cannot read/);
       expect(stderr).not.toContain('hunter2');
     }
+  });
+});
+
+describe('the fleet stores’ journals', () => {
+  const redis = useRedisServer();
+
+  it('list --postgres reads a postgresStore table, masked and read-only', async () => {
+    const store = freshStore();
+    await store.create(makeIntent({ scope: 'default', url: `${ORIGIN}/payouts?api_key=sk_live_1`, idempotencyKey: 'pg-1' }));
+    const { code, stdout } = await cli('list', '--postgres', inject('postgresUrl'), '--table', store.table, '--json');
+    expect(code).toBe(0);
+    const rows = JSON.parse(stdout) as Array<{ idempotencyKey: string; url: string; state: string }>;
+    expect(rows.map(({ idempotencyKey, state, url }) => [idempotencyKey, state, url])).toEqual([['pg-1', 'pending', `${ORIGIN}/payouts?api_key=***`]]);
+    await store.close();
+  });
+
+  it('list --postgres names a missing table and creates nothing', async () => {
+    const table = freshTable();
+    const { code, stderr } = await cli('list', '--postgres', inject('postgresUrl'), '--table', table);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no journal table .* migrate --postgres URL prints its DDL/);
+    const pool = testPool();
+    expect((await pool.query('SELECT to_regclass($1) AS found', [table])).rows[0].found).toBeNull();
+  });
+
+  it('list --redis reads a redisStore journal', async () => {
+    const keyPrefix = freshKeyPrefix();
+    const store = redisStore({ url: redis().url, keyPrefix });
+    await store.create(makeIntent({ scope: 'default', idempotencyKey: 'redis-1' }));
+    const { code, stdout } = await cli('list', '--redis', redis().url, '--key-prefix', keyPrefix, '--json');
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as Array<{ idempotencyKey: string }>).map((row) => row.idempotencyKey)).toEqual(['redis-1']);
+    await store.close();
+  });
+
+  it('migrate --postgres prints DDL that creates a working table', async () => {
+    const table = freshTable();
+    const { code, stdout } = await cli('migrate', '--postgres', inject('postgresUrl'), '--table', table);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/CREATE TABLE/);
+    await testPool().query(stdout);
+    const { code: listed, stdout: empty } = await cli('list', '--postgres', inject('postgresUrl'), '--table', table, '--json');
+    expect([listed, JSON.parse(empty)]).toEqual([0, []]);
   });
 });
 

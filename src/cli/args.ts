@@ -10,6 +10,8 @@ import { DEFAULT_SQLITE_PATH } from './sqlite-reader.js';
 
 export type Command =
   | { name: 'help' }
+  /** Prints the PostgreSQL DDL for teams that migrate by hand. */
+  | { name: 'migrate'; table: string | undefined; schema: string | undefined }
   | {
       name: 'list';
       source: JournalSource;
@@ -25,7 +27,10 @@ const OPTIONS = {
   state: { type: 'string', multiple: true },
   'secret-param': { type: 'string', multiple: true },
   postgres: { type: 'string' },
+  table: { type: 'string' },
+  schema: { type: 'string' },
   redis: { type: 'string' },
+  'key-prefix': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -40,6 +45,10 @@ export function parseCommand(argv: string[]): Command {
   if (values.help) return { name: 'help' };
   const [name, ...paths] = positionals;
   if (name === undefined) throw new UsageError('a command is needed');
+  if (name === 'migrate') {
+    if (values.postgres === undefined) throw new UsageError('migrate prints the PostgreSQL table: give --postgres URL (and --table NAME if not the default)');
+    return { name, table: values.table, schema: values.schema };
+  }
   if (name !== 'list') throw new UsageError(`unknown command "${name}"`);
   return {
     name,
@@ -50,11 +59,19 @@ export function parseCommand(argv: string[]): Command {
   };
 }
 
-function journalSource(paths: string[], values: { postgres?: string | undefined; redis?: string | undefined }): JournalSource {
+interface SourceValues {
+  postgres?: string | undefined;
+  table?: string | undefined;
+  schema?: string | undefined;
+  redis?: string | undefined;
+  'key-prefix'?: string | undefined;
+}
+
+function journalSource(paths: string[], values: SourceValues): JournalSource {
   const given = paths.length + Number(values.postgres !== undefined) + Number(values.redis !== undefined);
   if (given > 1) throw new UsageError('list reads one journal: give one path, or --postgres URL, or --redis URL');
-  if (values.postgres !== undefined) return { kind: 'postgres', url: values.postgres };
-  if (values.redis !== undefined) return { kind: 'redis', url: values.redis };
+  if (values.postgres !== undefined) return { kind: 'postgres', url: values.postgres, table: values.table, schema: values.schema };
+  if (values.redis !== undefined) return { kind: 'redis', url: values.redis, keyPrefix: values['key-prefix'] };
   const [path = DEFAULT_SQLITE_PATH] = paths;
   // A connection URL typed as a path would otherwise be echoed, password and all, as "no journal at …".
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {

@@ -13,5 +13,5 @@ export interface JournalReader {
 /** A journal named on the command line. Connection URLs may hold passwords: never print them. */
 export type JournalSource =
   | { kind: 'sqlite'; path: string }
-  | { kind: 'postgres'; url: string }
-  | { kind: 'redis'; url: string };
+  | { kind: 'postgres'; url: string; table: string | undefined; schema: string | undefined }
+  | { kind: 'redis'; url: string; keyPrefix: string | undefined };

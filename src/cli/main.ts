@@ -6,6 +6,7 @@ import { parseCommand } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { list } from './list.js';
 import { USAGE } from './usage.js';
+import { postgresDdl } from '../stores/postgres/schema.js';
 
 export async function main(argv: string[], out: (text: string) => void, err: (text: string) => void): Promise<number> {
   try {
@@ -14,7 +15,8 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
       out(USAGE);
       return 0;
     }
-    await list(command, out);
+    if (command.name === 'migrate') out(postgresDdl(command.table, command.schema));
+    else await list(command, out);
     return 0;
   } catch (error) {
     if (!(error instanceof CliError)) throw error;

@@ -1,6 +1,6 @@
 /**
- * One reader per kind of journal. Readers for the fleet stores plug in here when those stores
- * ship; until then their options fail clearly instead of being unknown.
+ * One reader per kind of journal. The fleet stores' readers load their client libraries (optional
+ * peers) only when asked for, so listing a SQLite journal never needs `pg` or `redis`.
  */
 import { CliError } from './errors.js';
 import type { JournalReader, JournalSource } from './journal-reader.js';
@@ -10,16 +10,20 @@ type Openers = { [K in JournalSource['kind']]: (source: Extract<JournalSource, {
 
 const OPENERS: Openers = {
   sqlite: (source) => openSqliteJournal(source.path),
-  postgres: () => notInThisBuild('--postgres', 'PostgreSQL'),
-  redis: () => notInThisBuild('--redis', 'Redis'),
+  postgres: async (source) => (await peer(() => import('./postgres-reader.js'), 'pg', '--postgres')).openPostgresJournal(source.url, source.table, source.schema),
+  redis: async (source) => (await peer(() => import('./redis-reader.js'), 'redis', '--redis')).openRedisJournal(source.url, source.keyPrefix),
 };
 
 export function openJournal(source: JournalSource): Promise<JournalReader> {
   return (OPENERS[source.kind] as (source: JournalSource) => Promise<JournalReader>)(source);
 }
 
-function notInThisBuild(option: string, store: string): Promise<never> {
-  return Promise.reject(
-    new CliError(`${option} is not available in this build: the ${store} reader comes with the fleet stores`, 2),
-  );
+/** A reader whose client library (an optional peer) may not be installed: say which to install. */
+async function peer<T>(load: () => Promise<T>, name: string, option: string): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new CliError(`${option} needs the npm package "${name}": npm install ${name}`, 1);
+  }
 }

@@ -1,4 +1,7 @@
 export const USAGE = `Usage: durable-fetch list [path] [--json] [--state S]... [--secret-param NAME]...
+       durable-fetch list --postgres URL [--table NAME] [--schema NAME] [...]
+       durable-fetch list --redis URL [--key-prefix PREFIX] [...]
+       durable-fetch migrate --postgres URL [--table NAME] [--schema NAME]
        durable-fetch --help
 
 Lists the intents of a durable-fetch journal, read-only: safe beside running processes.
@@ -10,12 +13,16 @@ Lists the intents of a durable-fetch journal, read-only: safe beside running pro
   --secret-param NAME
                 one more query parameter whose value is masked (as the clients'
                 secretParams); api_key, token, signature and the like always are
-  --postgres URL, --redis URL
-                the fleet stores' journals: coming with the fleet stores, not in this build
+  --postgres URL the postgresStore journal (table durable_fetch_intents unless --table),
+                read in a READ ONLY transaction
+  --redis URL   the redisStore journal (key prefix durable-fetch: unless --key-prefix)
+
+migrate prints the SQL that creates postgresStore's table and indexes, for teams that
+migrate by hand (the store creates them itself when missing).
 
 Columns: state, age, method, URL (credential-like query values masked), attempts, owner
 lease ("held 12s": an owner works on it; "parked 29m": the server asked to wait;
-"free": recovery may claim it), whether the key
-outlived its TTL (the server may have forgotten it), scope, key.
+"free": recovery may claim it), whether the key outlived its TTL (the server may have
+forgotten it), scope, key.
 
 Exit codes: 0 listed; 1 the journal cannot be read; 2 wrong usage or no journal at the path.`;

@@ -1,0 +1,34 @@
+/**
+ * The postgresStore journal's reader: a READ ONLY transaction, and nothing created — a missing
+ * table is reported, not made. Connection URLs may hold passwords, so no message repeats one.
+ */
+import pg from 'pg';
+import { IntentTable } from '../stores/postgres/intent-table.js';
+import { DEFAULT_TABLE, tableName } from '../stores/postgres/options.js';
+import { CliError } from './errors.js';
+import type { JournalReader } from './journal-reader.js';
+
+export async function openPostgresJournal(url: string, table = DEFAULT_TABLE, schema?: string): Promise<JournalReader> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => {});
+  await client.connect().catch((error: Error) => {
+    throw new CliError(`cannot connect to PostgreSQL: ${error.message}`, 1);
+  });
+  const name = tableName(table, schema);
+  const intents = new IntentTable(name);
+  return {
+    async list(query) {
+      try {
+        await client.query('BEGIN READ ONLY');
+        const summaries = await intents.list(client as never, query);
+        await client.query('COMMIT');
+        return summaries;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        const missing = (error as { code?: string }).code === '42P01';
+        throw new CliError(missing ? `no journal table ${name.sql} in that database (durable-fetch migrate --postgres URL prints its DDL)` : `cannot read ${name.sql}: ${(error as Error).message}`, missing ? 2 : 1);
+      }
+    },
+    close: () => client.end(),
+  };
+}
