@@ -12,7 +12,7 @@ import {
   relayLoop,
   resolveIntent,
 } from './recover.js';
-import { normalizeRetry } from './retry.js';
+import { normalizeRetry, stopWhenOffline } from './retry.js';
 import { mergeHeaders, type PreparedCall, prepareCall, resolveUrl } from './request.js';
 import { type DurableResponse, type DurableResponsePromise, toDurableResponse, withShortcuts } from './response.js';
 
@@ -129,7 +129,7 @@ export function makeCreateClient(platform: Platform) {
         ky(resolveUrl(input, options, callOptions.searchParams), {
           method,
           headers: mergeHeaders(options.headers, callOptions.headers),
-          retry: { limit: (callOptions.retry === undefined ? options.retry : normalizeRetry(callOptions.retry)).limit },
+          retry: { limit: (callOptions.retry === undefined ? options.retry : normalizeRetry(callOptions.retry)).limit, shouldRetry: stopWhenOffline },
           timeout: timeLimit('timeout', callOptions.timeout, options.timeout),
           totalTimeout: timeLimit('totalTimeout', callOptions.totalTimeout, options.totalTimeout),
           throwHttpErrors: callOptions.throwHttpErrors ?? options.throwHttpErrors,

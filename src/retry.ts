@@ -103,9 +103,18 @@ function retryDelay(error: unknown, retry: number, policy: RetryPolicy): number 
     if (asked !== undefined) return asked <= policy.maxRetryAfter ? asked : undefined;
     return policy.delay(retry);
   }
-  // ky 2 names a request that got no answer NetworkError; TimeoutError is one attempt's time limit.
-  if (error instanceof NetworkError || error instanceof TimeoutError) return reportsOffline() ? undefined : policy.delay(retry);
+  if (isUnanswered(error)) return reportsOffline() ? undefined : policy.delay(retry);
   return undefined;
+}
+
+/** ky 2 names a request that got no answer NetworkError; TimeoutError is one attempt's time limit. */
+function isUnanswered(error: unknown): boolean {
+  return error instanceof NetworkError || error instanceof TimeoutError;
+}
+
+/** The same rule for plain reads, as ky's `retry.shouldRetry`: `false` stops, `undefined` leaves it to ky. */
+export function stopWhenOffline({ error }: { error: unknown }): false | undefined {
+  return isUnanswered(error) && reportsOffline() ? false : undefined;
 }
 
 /**

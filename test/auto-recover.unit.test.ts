@@ -138,6 +138,16 @@ describe('offline', () => {
     await client.close();
   });
 
+  it('a plain read failing while offline is not retried either', async () => {
+    vi.stubGlobal('navigator', { onLine: false });
+    const { calls, fetch } = unreachable();
+    const client = createClient({ prefix: PREFIX, store: memoryStore(), fetch, retry: 4 });
+
+    await expect(client.get('v1/balance')).rejects.toThrow(NetworkError);
+
+    expect(calls.count).toBe(1);
+  });
+
   it('online, the same failure spends the retry budget as usual', async () => {
     vi.stubGlobal('navigator', { onLine: true });
     const { calls, fetch } = unreachable();
