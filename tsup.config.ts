@@ -7,6 +7,7 @@ export default defineConfig({
     'index.browser': 'src/index.browser.ts',
     node: 'src/node.ts',
     browser: 'src/browser.ts',
+    sw: 'src/sw.ts',
     testing: 'src/testing.ts',
     otel: 'src/otel.ts',
     postgres: 'src/postgres.ts',

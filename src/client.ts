@@ -1,4 +1,5 @@
 import ky, { HTTPError, type ResponsePromise } from 'ky';
+import { RecoveryPasses } from './auto-recover.js';
 import { type CallOptions, type ClientOptions, normalizeOptions, type NormalizedOptions, type Platform, timeLimit } from './options.js';
 import { mismatch, newIntent, runCall, type Settlement, storeError } from './operation.js';
 import {
@@ -11,7 +12,7 @@ import {
   relayLoop,
   resolveIntent,
 } from './recover.js';
-import { normalizeRetry } from './retry.js';
+import { normalizeRetry, stopWhenOffline } from './retry.js';
 import { mergeHeaders, type PreparedCall, prepareCall, resolveUrl } from './request.js';
 import { type DurableResponse, type DurableResponsePromise, toDurableResponse, withShortcuts } from './response.js';
 
@@ -34,7 +35,7 @@ export interface DurableClient {
   head(input: Input, options?: PlainCallOptions): ResponsePromise;
   /** Intents of this client's scope whose outcome is unknown (`pending`, `expired`), oldest first. */
   pending(): Promise<PendingIntent[]>;
-  /** Claims this client's unowned pending intents (scope and origins) and resends each once, oldest first. */
+  /** Claims this client's unowned pending intents (scope and origins) and resends each once, oldest first; one pass at a time. */
   recover(options?: RecoverOptions): Promise<RecoveryOutcome[]>;
   /** Settles an unknown outcome by an operator's word. */
   resolve(intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void>;
@@ -47,7 +48,7 @@ export interface DurableClient {
    * recorded just after the caller gets its answer; wait for this before `process.exit()`.
    */
   flush(): Promise<void>;
-  /** Flushes, then releases the store. The client may not be used afterwards. */
+  /** Stops `autoRecover` and waits for its pass, flushes, then releases the store. The client may not be used afterwards. */
   close(): Promise<void>;
 }
 
@@ -75,6 +76,8 @@ export function makeCreateClient(platform: Platform) {
     const options = normalizeOptions(clientOptions, platform);
     const flights = new Map<string, Flight>();
     const recording = new Set<Promise<unknown>>();
+    const recovery = new RecoveryPasses((recoverOptions) => recoverOnce(options, recoverOptions));
+    if (options.autoRecover) recovery.watch();
 
     /** Two calls for one intent share one operation; each caller keeps its own signal. */
     function join(call: PreparedCall, signal: AbortSignal | undefined): Promise<Settlement> {
@@ -129,7 +132,7 @@ export function makeCreateClient(platform: Platform) {
         ky(resolveUrl(input, options, callOptions.searchParams), {
           method,
           headers: mergeHeaders(options.headers, callOptions.headers),
-          retry: { limit: (callOptions.retry === undefined ? options.retry : normalizeRetry(callOptions.retry)).limit },
+          retry: { limit: (callOptions.retry === undefined ? options.retry : normalizeRetry(callOptions.retry)).limit, shouldRetry: stopWhenOffline },
           timeout: timeLimit('timeout', callOptions.timeout, options.timeout),
           totalTimeout: timeLimit('totalTimeout', callOptions.totalTimeout, options.totalTimeout),
           throwHttpErrors: callOptions.throwHttpErrors ?? options.throwHttpErrors,
@@ -147,12 +150,13 @@ export function makeCreateClient(platform: Platform) {
       get: plain('get'),
       head: plain('head'),
       pending: () => listPending(options),
-      recover: (recoverOptions) => recoverOnce(options, recoverOptions),
+      recover: (recoverOptions) => recovery.run(recoverOptions),
       resolve: (intent, state) => resolveIntent(options, intent, state),
       enqueue: (method, input, callOptions = {}) => enqueue(options, method, input, callOptions),
       relay: (relayOptions) => relayLoop(options, relayOptions),
       flush,
       async close() {
+        await recovery.stop();
         await flush();
         await options.store.close();
       },

@@ -72,6 +72,13 @@ export interface ClientOptions {
   searchParams?: SearchParamsOption;
   /** `false` resolves with plain non-2xx answers instead of rejecting with `HTTPError`. Default `true`. */
   throwHttpErrors?: boolean;
+  /**
+   * Calls `recover()` when the client is created, when the network comes back (`online`) and when
+   * the page becomes visible again; one pass at a time, until `close()`. Meant for pages and
+   * workers (elsewhere only the pass at creation happens). Needs `prefix`, `baseUrl` or `origins`.
+   * Default `false`.
+   */
+  autoRecover?: boolean;
 }
 
 export interface CallOptions {
@@ -128,6 +135,7 @@ export interface NormalizedOptions {
   on: DurableEvents;
   searchParams?: SearchParamsOption;
   throwHttpErrors: boolean;
+  autoRecover: boolean;
 }
 
 /** setTimeout's ceiling: a longer delay fires at once, which would turn a timeout into a failure. */
@@ -254,8 +262,11 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     if (listener !== undefined && typeof listener !== 'function') fail(`on.${name}`, 'a function', listener);
   }
   if (options.throwHttpErrors !== undefined && typeof options.throwHttpErrors !== 'boolean') fail('throwHttpErrors', 'a boolean', options.throwHttpErrors);
+  if (options.autoRecover !== undefined && typeof options.autoRecover !== 'boolean') fail('autoRecover', 'a boolean', options.autoRecover);
   const prefix = baseOption('prefix', options.prefix);
   const baseUrl = baseOption('baseUrl', options.baseUrl);
+  const origins = originList(options.origins, prefix, baseUrl);
+  if (options.autoRecover && origins === undefined) throw new TypeError('autoRecover needs to know where recovery may send: give the client `prefix`, `baseUrl` or `origins`.');
   const maxKeyLength = positiveInteger('maxKeyLength', options.maxKeyLength, 255, 65_536, 'characters');
   return {
     ...options,
@@ -272,7 +283,7 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     keyHeader: headerName('keyHeader', options.keyHeader ?? 'Idempotency-Key'),
     keyFormat,
     scope,
-    origins: originList(options.origins, prefix, baseUrl),
+    origins,
     // The content type describes the stored bytes (a FormData's boundary is written in them): kept
     // whatever the list says, or a resent body could not be read.
     persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, []).add('content-type'),
@@ -284,5 +295,6 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     replayHeaders: stringList('replayHeaders', options.replayHeaders, []).map((header) => headerName('replayHeaders', header)),
     on: options.on ?? {},
     throwHttpErrors: options.throwHttpErrors ?? true,
+    autoRecover: options.autoRecover ?? false,
   };
 }

@@ -105,9 +105,28 @@ function retryDelay(error: unknown, retry: number, policy: RetryPolicy): number 
     if (asked !== undefined) return asked <= policy.maxRetryAfter ? asked : undefined;
     return policy.delay(retry);
   }
-  // ky 2 names a request that got no answer NetworkError; TimeoutError is one attempt's time limit.
-  if (error instanceof NetworkError || error instanceof TimeoutError) return policy.delay(retry);
+  if (isUnanswered(error)) return reportsOffline() ? undefined : policy.delay(retry);
   return undefined;
+}
+
+/** ky 2 names a request that got no answer NetworkError; TimeoutError is one attempt's time limit. */
+function isUnanswered(error: unknown): boolean {
+  return error instanceof NetworkError || error instanceof TimeoutError;
+}
+
+/** The same rule for plain reads, as ky's `retry.shouldRetry`: `false` stops, `undefined` leaves it to ky. */
+export function stopWhenOffline({ error }: { error: unknown }): false | undefined {
+  return isUnanswered(error) && reportsOffline() ? false : undefined;
+}
+
+/**
+ * A browser that says it is offline fails every attempt at once: retrying would spend the whole
+ * budget in a tight loop and gain nothing. The call stops, its intent stays pending and released,
+ * and the `online` event (autoRecover) or the next page sends it. Node and Deno have no
+ * `navigator.onLine`: never offline.
+ */
+function reportsOffline(): boolean {
+  return (globalThis.navigator as { onLine?: boolean } | undefined)?.onLine === false;
 }
 
 export function retryReason(error: unknown): string {

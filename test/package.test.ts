@@ -43,8 +43,8 @@ describe('the published package', () => {
     expect(files).toEqual(expect.arrayContaining(targets));
   });
 
-  it('its browser and default entries reach no node: module, only ky, p-retry, uuid and idb-keyval', async () => {
-    for (const entry of ['index.browser.js', 'browser.js', 'index.js']) {
+  it('its browser, service-worker and default entries reach no node: module, only ky, p-retry, uuid and idb-keyval', async () => {
+    for (const entry of ['index.browser.js', 'browser.js', 'sw.js', 'index.js']) {
       for (const specifier of await importGraph(entry)) expect(['ky', 'p-retry', 'uuid', 'idb-keyval']).toContain(specifier);
     }
   });

@@ -4,9 +4,12 @@
  * before the request leaves, and every retry reuses that key. If the page is reloaded or closed
  * while the purchase is in flight, the next load finds it pending, waits out the closed page's
  * lease on it, and `recover()` resends it with the same key, so the server answers with the
- * purchase it already made instead of a new one.
+ * purchase it already made instead of a new one. Offline, a purchase waits in the journal:
+ * `autoRecover` sends it when the network is back, and the service worker (`sw.ts`) does so
+ * even if the tab has been closed by then.
  */
 import { createClient, type DurableResponse, type PendingIntent } from 'durable-fetch';
+import { requestBackgroundRecovery } from 'durable-fetch/browser';
 
 function element<T extends HTMLElement>(selector: string): T {
   const found = document.querySelector<T>(selector);
@@ -57,14 +60,51 @@ const api = createClient({
   // next load waits that long before finishing it. Renewed every leaseMs/3 while a purchase is in
   // flight, so a page still sending never loses it (default 30 s: too long to keep a reload waiting).
   leaseMs: 5_000,
+  // recover() again when the network comes back and when the tab is shown again.
+  autoRecover: true,
   on: {
     attempt: (event) => say(`${label(event)}: attempt ${event.attempt}`),
     retry: (event) =>
       say(`${label(event)}: attempt ${event.attempt} failed (${event.reason}), retrying in ${Math.round(event.delay)} ms`, 'retry'),
     replay: (event) => say(`${label(event)}: the server replayed its earlier answer (${event.status})`),
     journalAnswer: (event) => say(`${label(event)}: answered from the journal (${event.state})`),
+    recovery: (event) => {
+      say(`Recovered purchase ${short(event)}: ${event.state}`, event.state === 'succeeded' ? 'ok' : 'error');
+      if (event.state === 'succeeded') void answerUnanswered().then(showBalance);
+    },
   },
 });
+
+// Finishes purchases left pending after every tab has closed (sw.ts). Served by Vite as a module.
+const worker = navigator.serviceWorker?.register('/sw.ts', { type: 'module' }).catch((error: unknown) => {
+  say(`No service worker: ${describe(error)}`, 'error');
+  return undefined;
+});
+
+/** The purchase this browser started and has not seen answered: a later load asks for its answer with its key. */
+const UNANSWERED = 'checkout:unanswered';
+
+interface Unanswered {
+  idempotencyKey: string;
+  credits: number;
+}
+
+let answering: Promise<void> | undefined;
+
+/**
+ * Once the purchase left unanswered is settled (recovered here, in another tab or by the service
+ * worker), asking again with its key shows its answer, from the journal, with no request.
+ */
+function answerUnanswered(): Promise<void> {
+  answering ??= (async () => {
+    const saved = localStorage.getItem(UNANSWERED);
+    if (saved === null) return;
+    const { idempotencyKey, credits } = JSON.parse(saved) as Unanswered;
+    if ((await api.pending()).some((intent) => intent.idempotencyKey === idempotencyKey)) return;
+    await purchase(idempotencyKey, credits).catch((error: unknown) => say(`${label({ idempotencyKey })}: ${describe(error)}`, 'error'));
+  })().finally(() => (answering = undefined));
+  return answering;
+}
 
 /** The API's answer to a purchase. */
 interface CreditPurchase {
@@ -115,26 +155,35 @@ async function recoverInterrupted(): Promise<void> {
   const count = pending.length === 1 ? '1 interrupted purchase' : `${pending.length} interrupted purchases`;
   say(`Found ${count}; finishing with the original key…`);
   await leasesOver(pending);
-  for (const outcome of await api.recover()) {
-    const { state, response, error } = outcome;
-    if (state === 'succeeded' && response) {
-      say(`Recovered purchase ${short(outcome)} — ${await purchased(response)}${response.replayed ? ' (replayed)' : ''}`, 'ok');
-    } else if (state === 'pending') {
-      say(`${label(outcome)} is still unanswered (${describe(error)}); the next load tries again`, 'error');
-    } else {
-      say(`${label(outcome)} ${state}: ${describe(error)}`, 'error');
-    }
+  // Each outcome is shown by the `recovery` listener.
+  await api.recover();
+}
+
+/** One purchase, under a key the page remembers for as long as the purchase may still go through. */
+async function purchase(idempotencyKey: string, credits: number): Promise<void> {
+  localStorage.setItem(UNANSWERED, JSON.stringify({ idempotencyKey, credits } satisfies Unanswered));
+  let response: DurableResponse;
+  try {
+    response = await api.post('v1/credit_purchases', { json: { credits }, idempotencyKey });
+  } catch (error) {
+    if (!(await api.pending()).some((intent) => intent.idempotencyKey === idempotencyKey)) localStorage.removeItem(UNANSWERED);
+    throw error;
   }
+  localStorage.removeItem(UNANSWERED);
+  say(`${label(response)}: bought ${await purchased(response)} (${marks(response)})`, 'ok');
 }
 
 async function buy(credits: number): Promise<void> {
   busy(true);
   try {
-    const response = await api.post('v1/credit_purchases', { json: { credits } });
-    say(`${label(response)}: bought ${await purchased(response)} (${marks(response)})`, 'ok');
+    await purchase(crypto.randomUUID(), credits);
   } catch (error) {
     say(`Purchase failed: ${describe(error)}`, 'error');
-    if ((await api.pending()).length > 0) say('It is still journaled as pending: reload the page to finish it.', 'error');
+    if ((await api.pending()).length > 0) {
+      say('It is still journaled as pending: it is sent when the network is back, by this page or, once it has closed, by the service worker.', 'error');
+      const registration = await worker;
+      if (registration) await requestBackgroundRecovery(registration);
+    }
   } finally {
     await showBalance();
     busy(false);
@@ -149,6 +198,7 @@ form.addEventListener('submit', (event) => {
 async function start(): Promise<void> {
   try {
     await recoverInterrupted();
+    await answerUnanswered();
   } catch (error) {
     say(`Recovery failed: ${describe(error)}`, 'error');
   }

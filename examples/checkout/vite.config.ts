@@ -51,6 +51,7 @@ export function checkoutConfig({ apiUrl, host = '127.0.0.1', port, watch = true 
       alias: [
         { find: /^durable-fetch$/, replacement: `${repo}src/index.browser.ts` },
         { find: /^durable-fetch\/browser$/, replacement: `${repo}src/browser.ts` },
+        { find: /^durable-fetch\/sw$/, replacement: `${repo}src/sw.ts` },
       ],
     },
     // The source's dependencies are pre-bundled when the server starts, not discovered on the

@@ -43,20 +43,46 @@ export interface RecoveryReport {
 export async function recoverPending(setup: PageSetup): Promise<RecoveryReport> {
   return withClient(setup, async (client, sent) => {
     const pending = await client.pending();
-    const outcomes: RecoveredOutcome[] = [];
-    for (const outcome of await client.recover()) {
-      const { idempotencyKey, state, response, error } = outcome;
-      outcomes.push({
-        idempotencyKey,
-        state,
-        ...(response === undefined
-          ? {}
-          : { status: response.status, replayed: response.replayed, attempts: response.attempts, body: await response.json() }),
-        ...(error === undefined ? {} : { error: error instanceof Error ? error.name : String(error) }),
-      });
-    }
-    return { pending, outcomes, sent };
+    return { pending, outcomes: await recovered(client), sent };
   });
+}
+
+/**
+ * One of several tabs racing to recover: opens the journal, says `ready` on the BroadcastChannel
+ * `channelName`, and recovers when told `go`.
+ */
+export async function recoverWhenTold(setup: PageSetup, channelName: string): Promise<RecoveryReport> {
+  const channel = new BroadcastChannel(channelName);
+  const go = new Promise<void>((resolve) => {
+    channel.onmessage = (event) => event.data === 'go' && resolve();
+  });
+  try {
+    return await withClient(setup, async (client, sent) => {
+      // Opened before the race, so every tab starts recovering at once.
+      const pending = await client.pending();
+      channel.postMessage('ready');
+      await go;
+      return { pending, outcomes: await recovered(client), sent };
+    });
+  } finally {
+    channel.close();
+  }
+}
+
+/** One recover() pass, its outcomes as plain JSON. */
+async function recovered(client: DurableClient): Promise<RecoveredOutcome[]> {
+  const outcomes: RecoveredOutcome[] = [];
+  for (const { idempotencyKey, state, response, error } of await client.recover()) {
+    outcomes.push({
+      idempotencyKey,
+      state,
+      ...(response === undefined
+        ? {}
+        : { status: response.status, replayed: response.replayed, attempts: response.attempts, body: await response.json() }),
+      ...(error === undefined ? {} : { error: error instanceof Error ? error.name : String(error) }),
+    });
+  }
+  return outcomes;
 }
 
 export interface Purchase {

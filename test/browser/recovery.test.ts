@@ -43,7 +43,27 @@ const inFreshPage = {
     commands.runInFreshPage<StartedPurchase>('./recovery-page.ts', 'startPurchase', setupFor(storeName), order),
   abandonPurchase: (storeName: string, order: Purchase, leaseMs: number) =>
     commands.runInFreshPage<SentRequest[]>('./recovery-page.ts', 'abandonPurchase', setupFor(storeName), order, leaseMs),
+  recoverWhenTold: (storeName: string, channelName: string) =>
+    commands.runInFreshPage<RecoveryReport>('./recovery-page.ts', 'recoverWhenTold', setupFor(storeName), channelName),
 };
+
+/** `count` tabs, each with its client open on the journal; `go()` has them all call recover() at once. */
+async function tabsReadyToRecover(storeName: string, count: number): Promise<{ go(): Promise<RecoveryReport[]> }> {
+  const channel = new BroadcastChannel(`tabs-${crypto.randomUUID()}`);
+  let ready = 0;
+  const allReady = new Promise<void>((resolve) => {
+    channel.onmessage = (event) => event.data === 'ready' && ++ready === count && resolve();
+  });
+  const tabs = Promise.all(Array.from({ length: count }, () => inFreshPage.recoverWhenTold(storeName, channel.name)));
+  // A tab that failed before saying ready fails the start rather than leaving it waiting.
+  await Promise.race([allReady, tabs.then(() => Promise.reject(new Error('a tab finished before it was told to recover')))]);
+  return {
+    go() {
+      channel.postMessage('go');
+      return tabs.finally(() => channel.close());
+    },
+  };
+}
 
 function setupFor(storeName: string): PageSetup {
   return { serverUrl: server.url, storeName, authorization: AUTHORIZATION };
@@ -264,5 +284,34 @@ describe('a purchase whose tab closed mid-request, still owning it', () => {
     expect(sent.map((request) => [request.key, request.body])).toEqual([[order.idempotencyKey, JSON.stringify(order.json)]]);
     expect(await requestsSince(before)).toEqual([expect.objectContaining({ key: order.idempotencyKey, outcome: 'replayed' })]);
     expect(await server.applied(order.idempotencyKey, AUTHORIZATION)).toBe(1);
+  });
+});
+
+describe('three tabs recovering the same pending purchase at the same instant', () => {
+  it('send it once between them: one tab claims it, the others find nothing to do', async () => {
+    const journal = newJournal();
+    const order = purchase('lamp');
+    await server.faults(EVERY_REQUEST_LOST);
+    await purchaseLostHere(journal.open(), order);
+    await server.faults(null);
+    const before = (await server.state()).requests.length;
+    const tabs = await tabsReadyToRecover(journal.name, 3);
+
+    const reports = await tabs.go();
+
+    // Every tab saw the purchase pending, its lease over, before the race.
+    expect(reports.map((report) => report.pending.map((intent) => intent.idempotencyKey))).toEqual([
+      [order.idempotencyKey],
+      [order.idempotencyKey],
+      [order.idempotencyKey],
+    ]);
+    expect(reports.flatMap((report) => report.sent)).toEqual([
+      expect.objectContaining({ key: order.idempotencyKey, body: JSON.stringify(order.json) }),
+    ]);
+    expect(reports.flatMap((report) => report.outcomes)).toEqual([
+      expect.objectContaining({ idempotencyKey: order.idempotencyKey, state: 'succeeded', status: 201, replayed: false }),
+    ]);
+    expect(await requestsSince(before)).toEqual([expect.objectContaining({ key: order.idempotencyKey, outcome: 'applied' })]);
+    expect(await server.applied(order.idempotencyKey)).toBe(1);
   });
 });

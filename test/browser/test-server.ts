@@ -26,6 +26,8 @@ export interface ServerState {
   applied: Record<string, number>;
   /** Every request seen since the last reset, in arrival order; CORS preflights excluded. */
   requests: SeenByServer[];
+  /** Every CORS preflight seen since the last reset, in arrival order. */
+  preflights: Array<{ path: string; method: string; headers: string }>;
 }
 
 export type FaultPlan =

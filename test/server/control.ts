@@ -2,7 +2,7 @@
  * /__control/: the same levers as the TestServer object, over HTTP, for callers that only have the
  * URL (a browser page, a child process). Never faulted, never counted among `requests`.
  *
- *   GET  /__control/state                      dialect, applied counts, requests seen
+ *   GET  /__control/state                      dialect, applied counts, requests and preflights seen
  *   GET  /__control/applied?key=K[&tenant=T]   { applied }
  *   POST /__control/reset | /__control/forget-keys
  *   POST /__control/dialect  { "dialect": "stripe" }
@@ -71,6 +71,7 @@ export function handleControl(
             outcome,
             status,
           })),
+          preflights: server.preflights,
         });
       case 'GET /__control/applied': {
         const key = url.searchParams.get('key') ?? '';

@@ -13,7 +13,7 @@ import { isWrite, type Fault, type FaultScript } from './faults.js';
 import { answerPreflight, drop, flatHeaders, readBody, send } from './http.js';
 import { KeyStore } from './keys.js';
 import { Ledger } from './ledger.js';
-import type { Outcome, SeenRequest, TestServer, TestServerOptions } from './types.js';
+import type { Outcome, SeenPreflight, SeenRequest, TestServer, TestServerOptions } from './types.js';
 
 export type { Answer } from './answer.js';
 export { DIALECTS, DIALECT_RULES, REPLAY_HEADER_NAMES, isDialect, type Dialect } from './dialects.js';
@@ -65,6 +65,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const keys = new KeyStore(now, () => options.keyTtlMs ?? DIALECT_RULES[dialect].defaultTtlMs);
   const ledger = new Ledger();
   const requests: SeenRequest[] = [];
+  const preflights: SeenPreflight[] = [];
   const sockets = new Set<Socket>();
   const slowTimers = new Set<NodeJS.Timeout>();
   let idleWaiters: Array<() => void> = [];
@@ -198,7 +199,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    if (method === 'OPTIONS') return answerPreflight(req, res);
+    if (method === 'OPTIONS') {
+      preflights.push({
+        path: req.url ?? '/',
+        method: req.headers['access-control-request-method'] ?? '',
+        headers: req.headers['access-control-request-headers'] ?? '',
+      });
+      return answerPreflight(req, res);
+    }
     const bodyBytes = await readBody(req);
     if (bodyBytes === undefined || closed) return;
     const path = req.url ?? '/';
@@ -303,6 +311,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       return dialect;
     },
     requests,
+    preflights,
     applied(key, tenant) {
       return ledger.applied(DIALECT_RULES[dialect].normaliseKey(key) ?? key, tenant);
     },
@@ -321,6 +330,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       keys.clear();
       ledger.reset();
       requests.length = 0;
+      preflights.length = 0;
       begun = 0;
     },
     waitForRequests(count) {

@@ -32,6 +32,16 @@ export interface SeenRequest {
   status?: number;
 }
 
+/** A CORS preflight as received: what the browser asked leave to send. */
+export interface SeenPreflight {
+  /** With query. */
+  path: string;
+  /** Access-Control-Request-Method. */
+  method: string;
+  /** Access-Control-Request-Headers as sent (lower-case names, comma-separated), or '' when absent. */
+  headers: string;
+}
+
 export interface TestServerOptions {
   /** Default 'seed004'. */
   dialect?: Dialect;
@@ -51,6 +61,8 @@ export interface TestServer {
   readonly dialect: Dialect;
   /** Every request seen, in arrival order (CORS preflights and /__control/ excluded). Cleared in place by reset(). */
   requests: SeenRequest[];
+  /** Every CORS preflight seen, in arrival order. Cleared in place by reset(). */
+  preflights: SeenPreflight[];
   /** How many times the side effect for this key ran (any tenant, summed, unless one is given). */
   applied(key: string, tenant?: string): number;
   /** Side effects applied in total, keyed and unkeyed. */
