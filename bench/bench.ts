@@ -10,7 +10,7 @@ import { arch, cpus, loadavg, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BUNDLE_BUDGET, measureBundles } from './bench/bundle.js';
+import { BUNDLE_BUDGET, measureBundles } from '../support/bundle.js';
 import { CLIENTS } from './bench/clients.js';
 import { bytes, fsyncSection, mark, ms, performanceTargets, summariseDisk, table, throughputSection, type Target } from './bench/report.js';
 import { runRounds } from './bench/rounds.js';

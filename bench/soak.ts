@@ -5,9 +5,9 @@
  * 1 otherwise, or when the deadline passed.
  */
 import { parseArgs } from 'node:util';
-import { exitCodeFor, formatReport } from './soak/report.js';
-import { runSoak, type SoakOptions } from './soak/run.js';
-import { isDialect, type Dialect } from '../test/server/index.js';
+import { exitCodeFor, formatReport } from '../support/soak/report.js';
+import { runSoak, type SoakOptions } from '../support/soak/run.js';
+import { isDialect, type Dialect } from '../support/server/index.js';
 
 function integer(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { startTestServer } from '../server/index.js';
+import { startTestServer } from '../../support/server/index.js';
 import type { TestServer, TestServerOptions } from '../server/types.js';
 
 /**

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createClient, memoryStore, type ClientOptions, type DurableClient } from '../../src/index.js';
-import { runPool } from '../../test/support/pool.js';
+import { runPool } from '../pool.js';
 import {
   combineFaults,
   DIALECT_RULES,
@@ -19,7 +19,7 @@ import {
   type FaultScript,
   type SeenRequest,
   type TestServer,
-} from '../../test/server/index.js';
+} from '../server/index.js';
 
 export type FaultKind = Fault['kind'];
 
