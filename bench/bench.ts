@@ -28,7 +28,7 @@ const RSS_GROWTH_LIMIT = 0.1;
 const MEMORY_CHECKPOINTS = [0.1, 0.5, 1] as const;
 
 /** Sized for 2–4 minutes on a 2-core shared machine; --quick only proves the script runs. */
-const FULL = { rounds: 5, ops: 600, diskSamples: 40, criticalCalls: 500, pending: 10_000, settled: 100_000, sharedClients: 200, profile: 2000 };
+const FULL = { rounds: 10, ops: 800, diskSamples: 40, criticalCalls: 500, pending: 10_000, settled: 100_000, sharedClients: 200, profile: 2000 };
 const QUICK = { rounds: 1, ops: 100, diskSamples: 10, criticalCalls: 50, pending: 1000, settled: 5000, sharedClients: 200, profile: 200 };
 
 function positiveInteger(flag: string, text: string | undefined): number | undefined {
@@ -174,6 +174,7 @@ async function main(): Promise<void> {
       `ky.post().json(): ${profile.ky.wallUs.toFixed(0)} µs wall, ${profile.ky.cpuUs.toFixed(0)} µs CPU`);
     say(`  durable-fetch over ky: ${overhead.toFixed(0)} µs wall, ${(profile.call.cpuUs - profile.ky.cpuUs).toFixed(0)} µs CPU per call; ` +
       `the steps alone account for ${profile.stepsUs.toFixed(0)} µs`);
+    say(`  of which toResponse (a Response and its body stream, built in classify and again in respond): ${profile.toResponseUs.toFixed(1)} µs each time`);
     say();
 
     say('== Browser bundle (esbuild, minified, gzip -9) ==');

@@ -37,6 +37,8 @@ export interface HotPathProfile {
   stepsUs: number;
   /** One ky attempt on the wire, as the client sends it. */
   sendUs: number;
+  /** toResponse alone, inside both classify and respond: a Response (and its body stream) built from the answer's bytes. */
+  toResponseUs: number;
   /** A whole api.post().json() with memoryStore, and ky.post().json(), at concurrency 1: wall and this process's CPU. */
   call: { wallUs: number; cpuUs: number };
   ky: { wallUs: number; cpuUs: number };
@@ -89,12 +91,6 @@ export async function profileHotPath(baseUrl: string, iterations: number): Promi
   });
   await step('journal create', 'newIntent + memoryStore.create (structuredClone in)', (i) => store.create(newIntent(calls[i]!, options)));
 
-  const leases: Lease[] = [];
-  await step('own', 'new Lease (a renewal setInterval, unref)', (i) => {
-    const call = calls[i]!;
-    leases[i] = new Lease(store, call.scope, call.id, 1, Date.now() + options.leaseMs, options.leaseMs);
-  });
-
   await step('signals', 'per attempt: AbortSignal.timeout + AbortSignal.any, and a flight AbortController', () => {
     const controller = new AbortController();
     return AbortSignal.any([controller.signal, AbortSignal.timeout(10_000)]);
@@ -109,18 +105,22 @@ export async function profileHotPath(baseUrl: string, iterations: number): Promi
   });
   const answer = answers[0]!;
   await step('classify', 'toResponse + classifyAnswer (2xx: replay headers)', () => classifyAnswer(toResponse(answer), '', options));
-  await step('settle', 'toStoredResponse + lease.finish (memoryStore.update, structuredClone in)', (i) =>
-    leases[i]!.finish({ state: 'succeeded', attempts: 1, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answers[i] ?? answer) }),
-  );
+  // One lease at a time, as at concurrency 1: created, then finished with the outcome.
+  await step('own + settle', 'new Lease (renewal setInterval) + toStoredResponse + lease.finish (memoryStore.update, structuredClone in)', (i) => {
+    const call = calls[i]!;
+    const lease = new Lease(store, call.scope, call.id, 1, Date.now() + options.leaseMs, options.leaseMs);
+    return lease.finish({ state: 'succeeded', attempts: 1, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answers[i] ?? answer) });
+  });
   await step('respond', 'toDurableResponse + .json() (text, JSON.parse)', async () => {
     const text = await toDurableResponse(answer, 'k', { attempts: 1 }).text();
     return JSON.parse(text);
   });
   const stepsUs = steps.reduce((sum, s) => sum + s.us, 0);
+  const toResponseUs = await perCall(n, () => toResponse(answer));
 
   const api = createClient({ prefix: baseUrl, store: memoryStore() });
   const call = await wallAndCpu(n, () => api.post(ROUTE, { json: PAYLOAD }).json());
   await api.close();
   const kyWhole = await wallAndCpu(n, () => ky.post(url, { json: PAYLOAD, retry: 0 }).json());
-  return { steps, stepsUs, sendUs, call, ky: kyWhole };
+  return { steps, stepsUs, sendUs, toResponseUs, call, ky: kyWhole };
 }
