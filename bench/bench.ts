@@ -28,8 +28,8 @@ const RSS_GROWTH_LIMIT = 0.1;
 const MEMORY_CHECKPOINTS = [0.1, 0.5, 1] as const;
 
 /** Sized for 2–4 minutes on a 2-core shared machine; --quick only proves the script runs. */
-const FULL = { rounds: 10, ops: 800, diskSamples: 40, criticalCalls: 500, pending: 10_000, settled: 100_000, sharedClients: 200, profile: 2000 };
-const QUICK = { rounds: 1, ops: 100, diskSamples: 10, criticalCalls: 50, pending: 1000, settled: 5000, sharedClients: 200, profile: 200 };
+const FULL = { rounds: 10, ops: 800, diskSamples: 40, criticalCalls: 500, pending: 10_000, settled: 100_000, sharedClients: 200, profile: 2000, profileRepeats: 3 };
+const QUICK = { rounds: 1, ops: 100, diskSamples: 10, criticalCalls: 50, pending: 1000, settled: 5000, sharedClients: 200, profile: 200, profileRepeats: 1 };
 
 function positiveInteger(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -162,9 +162,9 @@ async function main(): Promise<void> {
       `${shared.afterClose.journal} after close(); connections (worker threads) on the file: ${shared.connections}`);
     say();
 
-    say('== Where a memoryStore call goes (concurrency 1, each step alone, mean of many runs) ==');
+    say(`== Where a memoryStore call goes (concurrency 1, each step alone: mean of ${sizes.profile} runs, lowest of ${sizes.profileRepeats} repeats) ==`);
     progress('profile');
-    const profile = await profileHotPath(server.url, sizes.profile);
+    const profile = await profileHotPath(server.url, sizes.profile, sizes.profileRepeats);
     const overhead = profile.call.wallUs - profile.ky.wallUs;
     const rows = profile.steps.map((s) => [s.step, s.us.toFixed(1), s.what]);
     rows.push(['= steps besides the send', profile.stepsUs.toFixed(1), '']);
