@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BUNDLE_BUDGET, bundleForBrowser, CLIENT_AND_INDEXEDDB } from '../bench/bench/bundle.js';
+import { BUNDLE_BUDGET, bundleForBrowser, CLIENT_AND_INDEXEDDB } from '../support/bundle.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -9,7 +9,7 @@ describe('the browser bundle', () => {
     // What an app that imports the client and the IndexedDB store ships (the error classes come
     // along: the client throws them).
     const { gzipped, inputs } = await bundleForBrowser(CLIENT_AND_INDEXEDDB, root);
-    expect(inputs.some((input) => input.startsWith('node:') || input.includes('stores/file'))).toBe(false);
+    expect(inputs.some((input) => input.startsWith('node:') || input.includes('stores/sqlite'))).toBe(false);
     expect(inputs).toEqual(expect.arrayContaining([expect.stringContaining('idb-keyval'), expect.stringContaining('ky')]));
     expect(gzipped).toBeLessThanOrEqual(BUNDLE_BUDGET);
   });

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { faultOnFirstAttempts, seededRandom } from './server/faults.js';
-import { startTestServer } from './server/index.js';
-import type { TestServer } from './server/types.js';
+import { faultOnFirstAttempts, seededRandom } from '../support/server/faults.js';
+import { startTestServer } from '../support/server/index.js';
+import type { TestServer } from '../support/server/types.js';
 import { runFixture } from './support/processes.js';
 
 // These run the built package (dist/), as users do: `npm test` builds before it tests.

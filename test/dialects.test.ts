@@ -8,9 +8,9 @@ import {
   memoryStore,
   type ClientOptions,
 } from '../src/index.js';
-import { faultOnce } from './server/faults.js';
-import { startTestServer } from './server/index.js';
-import type { Dialect } from './server/dialects.js';
+import { faultOnce } from '../support/server/faults.js';
+import { startTestServer } from '../support/server/index.js';
+import type { Dialect } from '../support/server/dialects.js';
 import { useTestServer } from './support/test-server.js';
 
 /** Each API with only what its own document says as configuration. */

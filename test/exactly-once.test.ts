@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, memoryStore } from '../src/index.js';
-import { everyFault, faultOnFirstAttempts } from './server/faults.js';
-import { startTestServer } from './server/index.js';
-import { runPool } from './support/pool.js';
-import type { Dialect } from './server/dialects.js';
-import type { TestServer } from './server/types.js';
+import { everyFault, faultOnFirstAttempts } from '../support/server/faults.js';
+import { startTestServer } from '../support/server/index.js';
+import { runPool } from '../support/pool.js';
+import type { Dialect } from '../support/server/dialects.js';
+import type { TestServer } from '../support/server/types.js';
 
 const EVERY_FAULT = everyFault(400);
 

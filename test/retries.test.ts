@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createClient, HTTPError, IdempotencyConflictError, IdempotencyStoreError, memoryStore, type IntentStore } from '../src/index.js';
-import { faultOnce } from './server/faults.js';
+import { faultOnce } from '../support/server/faults.js';
 import { brokenStore, recordingStore } from './support/stores.js';
 import { useTestServer } from './support/test-server.js';
-import type { Fault } from './server/faults.js';
+import type { Fault } from '../support/server/faults.js';
 
 const server = useTestServer();
 

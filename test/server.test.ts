@@ -15,7 +15,7 @@ import {
   type Fault,
   type TestServer,
   type TestServerOptions,
-} from './server/index.js';
+} from '../support/server/index.js';
 
 let server: TestServer | undefined;
 
@@ -594,7 +594,7 @@ describe('cross-origin and out-of-process use', () => {
   });
 
   it('runs as a child process that prints its URL', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/server/main.ts', '--dialect', 'stripe', '--port', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'support/server/main.ts', '--dialect', 'stripe', '--port', '0'], {
       cwd: new URL('..', import.meta.url),
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { exitCodeFor, formatReport, soakFailures } from '../bench/soak/report.js';
-import { FAULT_KINDS, runSoak } from '../bench/soak/run.js';
+import { exitCodeFor, formatReport, soakFailures } from '../support/soak/report.js';
+import { FAULT_KINDS, runSoak } from '../support/soak/run.js';
 
 /**
  * The client misbehaving on the wire, as a per-attempt key generator would: a fresh key on most

@@ -7,34 +7,31 @@ import { mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import ky from 'ky';
-import { createClient, memoryStore, type IntentStore } from '../../src/index.node.js';
-import { fileStore } from '../../src/node.js';
+import { createClient, type DurableClient, type IntentStore, memoryStore } from '../../src/index.node.js';
+import { sqliteStore } from '../../src/node.js';
 
 export const PAYLOAD = { amount: 500, currency: 'usd', destination: 'acct_1HvY7zB2eZvKYlo2', memo: 'bench payout' };
-const ROUTE = 'v1/payouts';
+export const ROUTE = 'v1/payouts';
 
 export interface JournalCounts {
-  /** Journal fsyncs on the write path. */
-  file: number;
-  /** Directory fsyncs on the write path (new segment or intent file names). */
-  dir: number;
-  /** Every fsync, compaction's included. */
-  all: number;
-  /** Records written. */
-  records: number;
-  /** Wall time the client spent waiting on the store's get and put: where added latency goes. */
-  getMs: number;
-  putMs: number;
+  /** Durable flushes: SQLite commits (one WAL fsync each), or the naive baseline's fsyncs (file and directory). */
+  commits: number;
+  /** Records written: creates and updates for the stores, intent files for the naive baseline. */
+  writes: number;
+  /** Wall time calls spent waiting on the journal before sending (create): the critical path. */
+  createMs: number;
+  /** Wall time spent on outcome and lease writes (update): after the caller has its answer, for the stores. */
+  updateMs: number;
 }
 
 export interface Session {
   post(): Promise<void>;
-  /** Counted since the session opened; only clients that write to disk have them. */
-  journal?(): JournalCounts;
+  /** Counted since the session opened, once every outcome is written; only clients with a journal have them. */
+  journal?(): Promise<JournalCounts>;
   close(): Promise<void>;
 }
 
-export type ClientName = 'fetch' | 'ky' | 'memoryStore' | 'fileStore' | 'naive';
+export type ClientName = 'fetch' | 'ky' | 'memoryStore' | 'sqliteStore' | 'naive';
 
 export interface BenchClient {
   name: ClientName;
@@ -74,31 +71,45 @@ const kyClient: BenchClient = {
   },
 };
 
-/** Times the client's calls into the store, through its public interface only. */
-function timed(store: IntentStore, spent: { getMs: number; putMs: number }): IntentStore {
+export interface StoreWaits {
+  createMs: number;
+  updateMs: number;
+  creates: number;
+  updates: number;
+}
+
+/** Times the client's writes to the store, through its public interface only; everything else passes through. */
+export function timed(store: IntentStore, spent: StoreWaits): IntentStore {
   return {
-    async get(scope, id) {
+    get: (scope, id) => store.get(scope, id),
+    async create(intent) {
       const start = performance.now();
       try {
-        return await store.get(scope, id);
+        return await store.create(intent);
       } finally {
-        spent.getMs += performance.now() - start;
+        spent.createMs += performance.now() - start;
+        spent.creates++;
       }
     },
-    async put(intent) {
+    async update(scope, id, version, change) {
       const start = performance.now();
       try {
-        await store.put(intent);
+        return await store.update(scope, id, version, change);
       } finally {
-        spent.putMs += performance.now() - start;
+        spent.updateMs += performance.now() - start;
+        spent.updates++;
       }
     },
-    list: (scope) => store.list(scope),
+    claim: (request) => store.claim(request),
+    list: (query) => store.list(query),
+    compact: (now) => store.compact(now),
+    close: () => store.close(),
   };
 }
 
-function durable(store: IntentStore, baseUrl: string): Session['post'] {
-  const api = createClient({ prefix: baseUrl, store });
+export const noWaits = (): StoreWaits => ({ createMs: 0, updateMs: 0, creates: 0, updates: 0 });
+
+function durable(api: DurableClient): Session['post'] {
   return async () => {
     await api.post(ROUTE, { json: PAYLOAD }).json();
   };
@@ -108,27 +119,44 @@ const memoryClient: BenchClient = {
   name: 'memoryStore',
   label: 'durable-fetch memoryStore',
   async open(baseUrl) {
-    // Wrapped like the fileStore, so that both pay for the same timing shim.
-    return { post: durable(timed(memoryStore(), { getMs: 0, putMs: 0 }), baseUrl), close: async () => undefined };
+    // Wrapped like the sqliteStore, so that both pay for the same timing shim.
+    const spent = noWaits();
+    const api = createClient({ prefix: baseUrl, store: timed(memoryStore(), spent) });
+    return {
+      post: durable(api),
+      async journal() {
+        await api.flush();
+        return { commits: 0, writes: spent.creates + spent.updates, createMs: spent.createMs, updateMs: spent.updateMs };
+      },
+      close: () => api.close(),
+    };
   },
 };
 
-const fileClient: BenchClient = {
-  name: 'fileStore',
-  label: 'durable-fetch fileStore',
+/** A fresh SQLite journal in its own 0700 directory (mkdtemp), as sqliteStore requires. */
+export async function freshJournal(scratch: string, prefix: string): Promise<{ dir: string; path: string }> {
+  const dir = await mkdtemp(join(scratch, prefix));
+  return { dir, path: join(dir, 'intents.db') };
+}
+
+const sqliteClient: BenchClient = {
+  name: 'sqliteStore',
+  label: 'durable-fetch sqliteStore',
   async open(baseUrl, scratch) {
-    const dir = await mkdtemp(join(scratch, 'filestore-'));
-    let all = 0;
-    const spent = { getMs: 0, putMs: 0 };
-    const store = fileStore(dir, { onSync: () => void all++ });
+    const { dir, path } = await freshJournal(scratch, 'sqlite-');
+    const spent = noWaits();
+    const store = sqliteStore(path);
+    const api = createClient({ prefix: baseUrl, store: timed(store, spent) });
     return {
-      post: durable(timed(store, spent), baseUrl),
-      journal() {
-        const stats = store.stats();
-        return { file: stats.fileSyncs, dir: stats.dirSyncs, all, records: stats.records, ...spent };
+      post: durable(api),
+      async journal() {
+        // Outcomes are written after callers have their answers: counted once they are in.
+        await api.flush();
+        const stats = await store.stats();
+        return { commits: stats.commits, writes: stats.writes, createMs: spent.createMs, updateMs: spent.updateMs };
       },
       async close() {
-        await store.close();
+        await api.close();
         await rm(dir, { recursive: true, force: true });
       },
     };
@@ -137,8 +165,9 @@ const fileClient: BenchClient = {
 
 /**
  * What a careful user might write by hand: one file per intent, made durable the classic way
- * (temp file, fsync, rename, fsync the directory) before the request goes out. It records no
- * outcome afterwards, so it does less than durable-fetch does: a conservative baseline.
+ * (temp file, fsync, rename, fsync the directory) before the request goes out: two fsyncs per
+ * intent, no group commit. It records no outcome afterwards, so it does less than durable-fetch
+ * does: a conservative baseline.
  */
 const naiveClient: BenchClient = {
   name: 'naive',
@@ -146,7 +175,7 @@ const naiveClient: BenchClient = {
   async open(baseUrl, scratch) {
     const dir = await mkdtemp(join(scratch, 'naive-'));
     const url = baseUrl + ROUTE;
-    const counts = { file: 0, dir: 0, records: 0, putMs: 0 };
+    const counts = { commits: 0, writes: 0, createMs: 0, updateMs: 0 };
     return {
       async post() {
         const start = performance.now();
@@ -161,7 +190,7 @@ const naiveClient: BenchClient = {
         } finally {
           await file.close();
         }
-        counts.file++;
+        counts.commits++;
         await rename(temp, join(dir, `${key}.json`));
         const dirHandle = await open(dir, 'r');
         try {
@@ -169,9 +198,9 @@ const naiveClient: BenchClient = {
         } finally {
           await dirHandle.close();
         }
-        counts.dir++;
-        counts.records++;
-        counts.putMs += performance.now() - start;
+        counts.commits++;
+        counts.writes++;
+        counts.createMs += performance.now() - start;
         const response = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': key },
@@ -180,7 +209,7 @@ const naiveClient: BenchClient = {
         if (!response.ok) throw new Error(`naive: unexpected ${response.status}`);
         await response.json();
       },
-      journal: () => ({ ...counts, all: counts.file + counts.dir, getMs: 0 }),
+      journal: async () => ({ ...counts }),
       async close() {
         await rm(dir, { recursive: true, force: true });
       },
@@ -188,4 +217,4 @@ const naiveClient: BenchClient = {
   },
 };
 
-export const CLIENTS: readonly BenchClient[] = [rawFetch, kyClient, memoryClient, fileClient, naiveClient];
+export const CLIENTS: readonly BenchClient[] = [rawFetch, kyClient, memoryClient, sqliteClient, naiveClient];

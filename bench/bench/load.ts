@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { runPool } from '../../test/support/pool.js';
+import { runPool } from '../../support/pool.js';
 import { percentile } from './stats.js';
 
 export interface LoadResult {

@@ -3,6 +3,7 @@
  * rotated from round to round, so a machine that speeds up or slows down over the run (a shared
  * host, a warming disk) is spread over all clients instead of landing on whichever ran last.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CLIENTS, type BenchClient, type ClientName, type JournalCounts } from './clients.js';
 import { emptySamples, sampleDisk, type DiskSamples } from './disk.js';
 import { runLoad, type LoadResult } from './load.js';
@@ -12,7 +13,22 @@ export interface Measurement extends LoadResult {
   round: number;
   /** Over the timed operations only. */
   journal?: JournalCounts;
+  /** Event-loop delay during the timed operations. */
+  loopDelay: LoopDelay;
 }
+
+/**
+ * How late the event loop ran a timer due every LOOP_SAMPLE_MS, in ms. Node's histogram records
+ * the time between samples, interval included (an idle loop reads about 1 ms); the interval is
+ * taken off here, so 0 means on time.
+ */
+export interface LoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+const LOOP_SAMPLE_MS = 1;
 
 export interface RoundsOptions {
   baseUrl: string;
@@ -20,7 +36,7 @@ export interface RoundsOptions {
   rounds: number;
   ops: number;
   concurrencies: readonly number[];
-  /** Untimed calls before each measurement: a fresh journal pays for its directory and first segment here. */
+  /** Untimed calls before each measurement: a fresh journal pays for opening its file and worker here. */
   warmupOps: number;
   /** fsync samples of each kind taken per round. */
   diskSamples: number;
@@ -44,10 +60,15 @@ async function measure(client: BenchClient, concurrency: number, round: number, 
   const session = await client.open(options.baseUrl, options.scratch);
   try {
     await runLoad(session.post, options.warmupOps, concurrency);
-    const before = session.journal?.();
+    const before = await session.journal?.();
+    const histogram = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+    histogram.enable();
     const result = await runLoad(session.post, options.ops, concurrency);
-    const after = session.journal?.();
-    return { ...result, client: client.name, round, ...(before && after ? { journal: minus(after, before) } : {}) };
+    histogram.disable();
+    const after = await session.journal?.();
+    const delay = (ns: number) => Math.max(0, ns / 1e6 - LOOP_SAMPLE_MS);
+    const loopDelay = { p50Ms: delay(histogram.percentile(50)), p99Ms: delay(histogram.percentile(99)), maxMs: delay(histogram.max) };
+    return { ...result, client: client.name, round, loopDelay, ...(before && after ? { journal: minus(after, before) } : {}) };
   } finally {
     await session.close();
   }

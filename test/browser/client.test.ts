@@ -15,8 +15,8 @@ import {
   type Intent,
   type IntentStore,
 } from '../../src/index.browser.js';
-import { everyFault, type Fault } from '../server/faults.js';
-import { runPool } from '../support/pool.js';
+import { everyFault, type Fault } from '../../support/server/faults.js';
+import { runPool } from '../../support/pool.js';
 import { rawRecords, recordingStore, useJournals } from './journals.js';
 import { EVERY_ANSWER_LOST, EVERY_REQUEST_LOST, testServer, type FaultPlan } from './test-server.js';
 

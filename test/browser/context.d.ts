@@ -5,7 +5,7 @@ import 'vitest/browser';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Base URL of the idempotent test server (`test/server`) that global-setup.ts started. */
+    /** Base URL of the idempotent test server (`support/server`) that global-setup.ts started. */
     serverUrl: string;
   }
 }

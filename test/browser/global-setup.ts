@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startTestServer } from '../server/index.js';
+import { startTestServer } from '../../support/server/index.js';
 
 /**
  * Browser tests cannot start a node:http server themselves, so one is started here, in Node, for

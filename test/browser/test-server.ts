@@ -1,9 +1,9 @@
 /**
- * The test server's levers (test/server/control.ts), pulled over HTTP from a browser page: the
+ * The test server's levers (support/server/control.ts), pulled over HTTP from a browser page: the
  * server runs in Node (global-setup.ts), so a page only has its URL.
  */
-import type { Fault } from '../server/faults.js';
-import type { Outcome } from '../server/types.js';
+import type { Fault } from '../../support/server/faults.js';
+import type { Outcome } from '../../support/server/types.js';
 
 /** What /__control/state reports of each request: no headers and no body. */
 export interface SeenByServer {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { startTestServer } from '../server/index.js';
-import type { TestServer, TestServerOptions } from '../server/types.js';
+import { startTestServer } from '../../support/server/index.js';
+import type { TestServer, TestServerOptions } from '../../support/server/types.js';
 
 /**
  * One test server for the file, started before its tests, clean (no faults, nothing seen or

@@ -24,7 +24,7 @@ export function formatReport(report: SoakReport): string {
   const perKind = FAULT_KINDS.map((kind) => `${kind} ${report.faults[kind]}`).join(', ');
   const failures = soakFailures(report);
   const lines = [
-    `durable-fetch soak  seed ${report.seed}  dialects ${report.dialects.join(',')}  concurrency ${report.concurrency} per client`,
+    `durable-fetch soak  store ${report.store}  seed ${report.seed}  dialects ${report.dialects.join(',')}  concurrency ${report.concurrency} per client`,
     `operations        ${report.operations} (${report.writes} keyed writes, ${report.reads} reads${report.notRun > 0 ? `, ${report.notRun} not run` : ''})`,
     `attempts          ${report.attempts}`,
     `retries           ${report.retries}`,

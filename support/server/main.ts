@@ -1,7 +1,7 @@
 /**
  * The test server as its own process, for child-process tests and browser test setup:
  *
- *   node --import tsx test/server/main.ts --dialect seed004 --port 0 [--key-ttl-ms 90000]
+ *   node --import tsx support/server/main.ts --dialect seed004 --port 0 [--key-ttl-ms 90000]
  *     [--fault-first drop-after,status:503,rate-limit:1,slow:2000,drop-before,in-flight]
  *     [--seed 1] [--probability 0.8] [--exit-with-stdin]
  *

@@ -5,9 +5,13 @@
  */
 import { randomInt } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createClient, memoryStore, type ClientOptions, type DurableClient } from '../../src/index.js';
-import { runPool } from '../../test/support/pool.js';
+import { createClient, memoryStore, type ClientOptions, type DurableClient, type IntentStore } from '../../src/index.node.js';
+import { sqliteStore } from '../../src/node.js';
+import { runPool } from '../pool.js';
 import {
   combineFaults,
   DIALECT_RULES,
@@ -19,13 +23,18 @@ import {
   type FaultScript,
   type SeenRequest,
   type TestServer,
-} from '../../test/server/index.js';
+} from '../server/index.js';
 
 export type FaultKind = Fault['kind'];
 
 export const FAULT_KINDS: readonly FaultKind[] = ['drop-before', 'drop-after', 'status', 'rate-limit', 'slow', 'in-flight'];
 
 export const DEFAULT_DIALECTS: readonly Dialect[] = ['seed004', 'seed002', 'stripe', 'ietf', 'nestjs'];
+
+/** The journal the soak's clients write to: in memory, or one SQLite file every dialect's client shares. */
+export type SoakStore = 'memory' | 'sqlite';
+
+export const SOAK_STORES: readonly SoakStore[] = ['memory', 'sqlite'];
 
 export interface SoakOptions {
   /** Operations in total, spread round-robin over the dialects; about one in ten is a GET. Default 5000. */
@@ -36,6 +45,8 @@ export interface SoakOptions {
   seed?: number;
   /** Default DEFAULT_DIALECTS. */
   dialects?: readonly Dialect[];
+  /** Default 'memory'. */
+  store?: SoakStore;
   /** Hard limit for the whole run, ms: past it every call is aborted and the report says timedOut. Default 300 000. */
   deadlineMs?: number;
   /**
@@ -62,6 +73,7 @@ export interface DialectReport {
 
 export interface SoakReport {
   seed: number;
+  store: SoakStore;
   dialects: Dialect[];
   /** Per dialect client. */
   concurrency: number;
@@ -371,6 +383,8 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const first = options.firstAttemptFaults ?? 0.8;
   const second = options.secondAttemptFaults ?? 0.25;
   const kinds = soakFaults(attemptTimeoutMs);
+  const storeKind = options.store ?? 'memory';
+  if (!SOAK_STORES.includes(storeKind)) throw new TypeError(`store must be one of ${SOAK_STORES.join(', ')}, got ${String(storeKind)}.`);
 
   const deadline = new AbortController();
   // Every call in flight listens to this one signal, by design; Node's leak warning does not apply.
@@ -379,6 +393,9 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const deadlineTimer = setTimeout(() => deadline.abort(new Error(`soak deadline of ${deadlineMs} ms passed`)), deadlineMs);
   const servers: TestServer[] = [];
   const lanes: Lane[] = [];
+  // A fresh 0700 directory for the SQLite journal, removed when the run ends.
+  const journalDir = storeKind === 'sqlite' ? await mkdtemp(join(tmpdir(), 'durable-fetch-soak-')) : undefined;
+  const openStore = (): IntentStore => (journalDir === undefined ? memoryStore() : sqliteStore(join(journalDir, 'intents.db')));
   try {
     const planned = plan(dialects, operations, seed);
     for (const [i, dialect] of dialects.entries()) {
@@ -387,7 +404,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
       servers.push(server);
       const client = createClient({
         prefix: server.url,
-        store: memoryStore(),
+        store: openStore(),
         headers: { Authorization: `Bearer soak-${dialect}` },
         timeout: attemptTimeoutMs,
         retry: { limit: RETRY_LIMIT, delay: retryDelay, maxRetryAfter: 5_000 },
@@ -411,7 +428,14 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
     }
   } finally {
     clearTimeout(deadlineTimer);
+    // Every outcome recorded and every store let go before the servers and the journal go; a
+    // client that cannot let go (a call ignoring its abort) holds the run for the grace at most.
+    const closed = Promise.all(lanes.map((lane) => lane.client.close().catch(() => undefined)));
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([closed, new Promise((resolve) => (graceTimer = setTimeout(resolve, ABORT_GRACE_MS)))]);
+    clearTimeout(graceTimer);
     await Promise.all(servers.map((server) => server.close()));
+    if (journalDir !== undefined) await rm(journalDir, { recursive: true, force: true });
   }
   const elapsedMs = performance.now() - started;
 
@@ -422,6 +446,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
   const startedOps = sum((t) => t.started);
   return {
     seed,
+    store: storeKind,
     dialects,
     concurrency,
     operations,
