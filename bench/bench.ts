@@ -180,18 +180,20 @@ async function main(): Promise<void> {
     say('== Browser bundle (esbuild, minified, gzip -9) ==');
     progress('bundling');
     const bundles = await measureBundles(root);
+    // The product's target (12 KiB, set with ky 1), reported; the test guards BUNDLE_BUDGET.
+    const target = 12 * 1024;
     const bundleTargets = bundles.map((b) => ({
-      ok: b.gzipped <= BUNDLE_BUDGET,
-      text: `${b.name}: ${b.gzipped} B gzipped (${b.minified} B minified) vs ${BUNDLE_BUDGET} B budget`,
+      ok: b.gzipped <= target,
+      text: `${b.name}: ${b.gzipped} B gzipped (${b.minified} B minified) vs the ${target} B target (test guard: ${BUNDLE_BUDGET} B)`,
     }));
     const bundleRows = bundles.map((b, i) => [
       b.name,
       String(b.minified),
       String(b.gzipped),
-      `${((b.gzipped / BUNDLE_BUDGET) * 100).toFixed(1)}%`,
+      `${((b.gzipped / target) * 100).toFixed(1)}%`,
       mark(bundleTargets[i]!.ok),
     ]);
-    say(table(['entry', 'minified B', 'gzip -9 B', `of ${BUNDLE_BUDGET} B (12 KiB)`, ''], bundleRows));
+    say(table(['entry', 'minified B', 'gzip -9 B', `of ${target} B (12 KiB)`, ''], bundleRows));
     for (const b of bundles) {
       say(`    ${b.name}: ${b.entry}`);
       say(`      minified bytes by origin: ${b.parts.map(([part, n]) => `${part} ${n}`).join(', ')}`);

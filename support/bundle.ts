@@ -2,7 +2,12 @@
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
-export const BUNDLE_BUDGET = 12 * 1024;
+/**
+ * What the browser entry may weigh, minified and gzipped, dependencies included. It was 12 KiB
+ * with ky 1; ky 2 alone is about 8.9 KB and the four dependencies 10.7 KB, so 12 KiB cannot hold
+ * any more. This is now a guard against growth a little above what ships today (about 20.5 KB).
+ */
+export const BUNDLE_BUDGET = 21 * 1024;
 
 export interface BundleSize {
   name: string;
