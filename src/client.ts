@@ -65,6 +65,8 @@ interface Flight {
   /** Aborts the operation once every caller has walked away. */
   controller: AbortController;
   callers: number;
+  /** Set once the operation has settled: a caller joining after that is answered as the journal would answer it. */
+  settled?: Settlement;
 }
 
 /**
@@ -84,6 +86,8 @@ export function makeCreateClient(platform: Platform) {
       const slot = `${call.scope}\n${call.id}`;
       let flight = flights.get(slot);
       if (flight !== undefined && flight.fingerprint !== call.fingerprint) return Promise.resolve(mismatch(call, options));
+      // Settled, its outcome still being written: this is a repeat, not a twin, and gets what the journal will say.
+      if (flight?.settled?.state === 'succeeded' || flight?.settled?.state === 'failed') return Promise.resolve(asJournalAnswer(flight.settled));
       if (flight === undefined) {
         const controller = new AbortController();
         const settlement = runCall(call, options, controller.signal).then((settled) => {
@@ -98,6 +102,7 @@ export function makeCreateClient(platform: Platform) {
         flight = { fingerprint: call.fingerprint, settlement, controller, callers: 0 };
         const current = flight;
         flights.set(slot, current);
+        void settlement.then((settled) => (current.settled = settled), () => undefined);
         void settlement.then((settled) => settled.journaled, () => undefined).finally(() => flights.get(slot) === current && flights.delete(slot));
       }
       return withOwnSignal(flight, signal);
@@ -162,6 +167,12 @@ export function makeCreateClient(platform: Platform) {
       },
     };
   };
+}
+
+/** A settled operation repeated: no attempt made by this call; a success answered from the journal is a replay. */
+function asJournalAnswer(settled: Settlement): Settlement {
+  const { journaled: _journaled, ...answer } = settled;
+  return { ...answer, attempts: 0, replayed: settled.state === 'succeeded' ? true : settled.replayed };
 }
 
 /** The shared operation, as one caller sees it: its own abort rejects only it. */

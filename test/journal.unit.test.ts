@@ -89,6 +89,24 @@ describe('the same key again', () => {
     expect(again.headers.get('content-type')).toContain('application/json');
   });
 
+  it('a repeat while the first outcome is still being written is answered as the journal will answer it', async () => {
+    const { handler, seen } = answering('/v1/payouts', () => HttpResponse.json({ id: 'po_1' }, { status: 201 }));
+    server.use(handler);
+    // Outcome writes wait until released: the window where a fast repeat meets the first call.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const inner = memoryStore();
+    const store: IntentStore = { ...inner, get: inner.get.bind(inner), create: inner.create.bind(inner), claim: inner.claim.bind(inner), list: inner.list.bind(inner), compact: inner.compact.bind(inner), close: inner.close.bind(inner), update: async (...args) => (await held, inner.update(...args)) };
+    const client = clientWith(store);
+    const first = await client.post('v1/payouts', { json: { amount: 1 }, idempotencyKey: 'fast-repeat' });
+    const again = await client.post('v1/payouts', { json: { amount: 1 }, idempotencyKey: 'fast-repeat' });
+    release();
+    await client.flush();
+    expect([first.replayed, first.attempts]).toEqual([false, 1]);
+    expect([again.status, again.replayed, again.attempts]).toEqual([201, true, 0]);
+    expect(seen).toHaveLength(1);
+  });
+
   it('repeats a failed answer’s error without a request', async () => {
     const { handler, seen } = answering('/v1/payouts', () => HttpResponse.json({ error: 'insufficient_funds' }, { status: 402 }));
     server.use(handler);
