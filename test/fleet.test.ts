@@ -4,7 +4,7 @@ import { postgresStore } from '../src/postgres.js';
 import { redisStore } from '../src/redis.js';
 import type { IntentStore } from '../src/index.js';
 import { seededRandom } from '../src/testing.js';
-import { startPostgres } from './support/postgres.js';
+import { startPostgres } from '../support/postgres.js';
 import { freshTable } from './support/postgres-tables.js';
 import { type Run, runFixture, untilLines } from './support/processes.js';
 import { type RecordingServer, startRecordingServer } from './support/recording-server.js';

@@ -3,7 +3,7 @@ import { describe, expect, inject, it, onTestFinished, vi } from 'vitest';
 import { postgresDdl, postgresStore } from '../../src/postgres.js';
 import { describeIntentStore } from '../../src/testing.js';
 import { makeIntent } from '../../src/testing/intents.js';
-import { startPostgres } from '../support/postgres.js';
+import { startPostgres } from '../../support/postgres.js';
 import { freshStore, freshTable, plantUnknownRow, startClaimantProcess, testPool } from '../support/postgres-tables.js';
 
 describeIntentStore('postgresStore', () => freshStore(), {
