@@ -163,6 +163,7 @@ export function makeCreateClient(platform: Platform) {
       async close() {
         await recovery.stop();
         await flush();
+        await options.housekeeping.settled();
         await options.store.close();
       },
     };
@@ -202,6 +203,7 @@ async function enqueue(options: NormalizedOptions, method: KeyedMethod, input: I
   } catch (cause) {
     throw storeError(`Could not journal the intent of key "${call.idempotencyKey}"; nothing will be sent`, call.idempotencyKey, cause);
   }
+  if (existing === undefined) options.housekeeping.journaled();
   if (existing !== undefined && existing.fingerprint !== call.fingerprint) throw mismatch(call, options).error;
   return { idempotencyKey: call.idempotencyKey };
 }

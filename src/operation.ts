@@ -120,8 +120,8 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
   }
 
   const { answer, verdict } = result;
-  options.retryBudget?.refill(url.origin);
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
+  if (state === 'succeeded') options.retryBudget?.refill(url.origin);
   const journaled = lease
     .finish({ state, attempts: intent.attempts + attempts, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answer) })
     .catch(() => false);
@@ -178,6 +178,7 @@ async function acquire(call: PreparedCall, options: NormalizedOptions, signal: A
   const store = guardedStore(call, options);
   const fresh = newIntent(call, options);
   let existing = await store.create(fresh);
+  if (existing === undefined) options.housekeeping.journaled();
   for (;;) {
     if (existing === undefined) return { intent: fresh, lease: new Lease(options.store, call.scope, call.id, 1, fresh.leaseUntil, options.leaseMs) };
     const answered = answerFromJournal(existing, call, options);

@@ -6,6 +6,7 @@ import type { Sha256 } from './fingerprint.js';
 import { generateKey } from './key.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
+import { Housekeeping } from './housekeeping.js';
 import type { IntentStore, KeyFormat } from './stores/store.js';
 
 /** Everything `createClient` accepts. Each option is checked once, here; a bad one is a `TypeError` naming it. */
@@ -126,6 +127,7 @@ export interface NormalizedOptions {
   secretParams: ReadonlySet<string>;
   leaseMs: number;
   retryBudget: RetryBudget | undefined;
+  housekeeping: Housekeeping;
   /** This client's name as an owner of intents. */
   owner: string;
   classify?: Classifier;
@@ -268,12 +270,11 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
   const origins = originList(options.origins, prefix, baseUrl);
   if (options.autoRecover && origins === undefined) throw new TypeError('autoRecover needs to know where recovery may send: give the client `prefix`, `baseUrl` or `origins`.');
   const maxKeyLength = positiveInteger('maxKeyLength', options.maxKeyLength, 255, 65_536, 'characters');
-  return {
+  const checked = {
     ...options,
     prefix,
     baseUrl,
     headers: headerSet(options.headers),
-    store: options.store ?? platform.defaultStore(),
     sha256: platform.sha256,
     retry: normalizeRetry(options.retry),
     timeout: timeLimit('timeout', options.timeout, 10_000),
@@ -297,4 +298,7 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     throwHttpErrors: options.throwHttpErrors ?? true,
     autoRecover: options.autoRecover ?? false,
   };
+  // Opened last: an invalid option must not leave a journal open behind its TypeError.
+  const store = options.store ?? platform.defaultStore();
+  return { ...checked, store, housekeeping: new Housekeeping(store) };
 }

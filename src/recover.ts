@@ -96,6 +96,7 @@ export async function recoverOnce(options: NormalizedOptions, { resendExpired = 
   const origins = requireOrigins(options);
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
   const outcomes = await reportSkipped(options, origins, states);
+  options.housekeeping.compact();
   const handled = new Set<string>();
   const startedAt = Date.now();
   const never = new AbortController().signal;
@@ -136,6 +137,7 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
       running.add(work);
     }
     if (room > 0 && claimed.length === room) continue;
+    if (claimed.length === 0 && running.size === 0) options.housekeeping.idle();
     // Full: wait for a slot. Idle: wait for the next poll. Either way the stop cuts it short.
     const slotFreed = room > claimed.length ? [] : [Promise.race(running)];
     await Promise.race([pause(pollMs, signal), woken, ...slotFreed]).catch(() => {});

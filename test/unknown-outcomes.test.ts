@@ -47,13 +47,13 @@ describe('an expired intent is an unknown outcome, kept until someone decides', 
     await api.resolve(intent!, 'succeeded');
     expect(await api.pending()).toEqual([]);
     server.reset();
-    expect(await api.recover({ resendExpired: true })).toEqual([]);
     const again = await api.post('v1/payouts', { json: { key: 'payout-3' }, idempotencyKey: 'payout-3' }).catch((error: unknown) => error);
     expect(again).toBeInstanceOf(IdempotencyError);
     expect((again as Error).message).toMatch(/settled as succeeded by an operator.*nothing was sent/);
-    expect(server.requests).toHaveLength(0);
-    // Settled for good: resolving again is refused.
+    // Settled for good: resolving again is refused, and recovery never sends it.
     await expect(api.resolve(intent!, 'failed')).rejects.toThrow(/already succeeded/);
+    expect(await api.recover({ resendExpired: true })).toEqual([]);
+    expect(server.requests).toHaveLength(0);
   });
 
   it('resolve() refuses an intent an owner is still working on', async () => {
@@ -65,5 +65,18 @@ describe('an expired intent is an unknown outcome, kept until someone decides', 
     const [intent] = await api.pending();
     await expect(api.resolve(intent!, 'failed')).rejects.toThrow(/an owner is still working on it/);
     await call;
+  });
+});
+
+describe('settled intents past their retention are compacted by the client, whatever the store', () => {
+  it('a store that never compacts by itself is asked to by recover()', async () => {
+    const store = memoryStore();
+    const api = createClient({ prefix: server.url, store, keyTtlMs: 1 });
+    await api.post('v1/payouts', { json: { n: 1 }, idempotencyKey: 'done' });
+    await api.flush();
+    await vi.waitFor(async () => expect((await store.list())[0]!.expiresAt).toBeLessThan(Date.now()));
+    expect((await store.list()).map((intent) => intent.state)).toEqual(['succeeded']);
+    await api.recover();
+    await vi.waitFor(async () => expect(await store.list()).toEqual([]));
   });
 });

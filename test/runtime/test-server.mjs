@@ -1,5 +1,5 @@
 /**
- * The fault-injecting test server (test/server/main.ts) as a child process on the pinned Node 24,
+ * The fault-injecting test server (support/server/main.ts) as a child process on the pinned Node 24,
  * whatever runtime runs the suite: the server is the fixed point the runtimes are compared against.
  * Its /__control/ API is how a test scripts faults and reads what the server saw.
  */
@@ -20,7 +20,7 @@ function serverNode() {
 export async function startServer(dialect = 'seed004') {
   const child = spawn(
     serverNode(),
-    ['--import', 'tsx', 'test/server/main.ts', '--dialect', dialect, '--port', '0', '--exit-with-stdin'],
+    ['--import', 'tsx', 'support/server/main.ts', '--dialect', dialect, '--port', '0', '--exit-with-stdin'],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const url = await new Promise((resolve, reject) => {

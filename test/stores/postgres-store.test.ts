@@ -1,14 +1,15 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, expect, inject, it, onTestFinished, vi } from 'vitest';
-import { postgresDdl, postgresStore } from '../../src/postgres.js';
+import { postgresDdl, type PostgresStore, postgresStore } from '../../src/postgres.js';
 import { describeIntentStore } from '../../src/testing.js';
 import { makeIntent } from '../../src/testing/intents.js';
 import { startPostgres } from '../../support/postgres.js';
-import { freshStore, freshTable, plantUnknownRow, startClaimantProcess, testPool } from '../support/postgres-tables.js';
+import { freshStore, freshTable, plantUnknownRow, testPool } from '../support/postgres-tables.js';
+import { startClaimantProcess } from '../support/processes.js';
 
 describeIntentStore('postgresStore', () => freshStore(), {
   plantUnknown: plantUnknownRow,
-  processes: { count: 4, startClaimant: startClaimantProcess },
+  processes: { count: 4, startClaimant: (store, request) => startClaimantProcess(['postgres', inject('postgresUrl'), (store as PostgresStore).table], request) },
 });
 
 /** A watch on `store` that counts its calls; resolves once it listens (its first call). */

@@ -5,7 +5,7 @@ import type { RedisStore } from '../../src/stores/redis.js';
 import type { Intent, IntentStore } from '../../src/stores/store.js';
 import { describeIntentStore, everyByteValue, makeIntent } from '../../src/testing.js';
 import { sameBytes } from '../../src/testing/bytes.js';
-import { runFixture, untilLines } from '../support/processes.js';
+import { startClaimantProcess } from '../support/processes.js';
 import { freshKeyPrefix, startRedisServer, useRedisServer } from '../support/redis.js';
 
 const server = useRedisServer();
@@ -29,26 +29,10 @@ async function plantUnknown(store: IntentStore, intent: Intent): Promise<void> {
   await client.hSet(intentKey(store as RedisStore, intent), 'state', intent.state);
 }
 
-/** A claimant process on the store's Redis and prefix (test/fixtures/redis-claimant.ts), ready to race. */
-async function startClaimant(store: IntentStore, request: object): Promise<{ run(): Promise<string[]> }> {
-  const claimant = runFixture('redis-claimant.ts', [server().url, (store as RedisStore).keyPrefix, JSON.stringify(request)], {
-    nodeArgs: ['--import', 'tsx'],
-    stdin: true,
-  });
-  await untilLines(claimant, 1);
-  return {
-    async run() {
-      claimant.child.stdin?.write('go\n');
-      const { code, stderr } = await claimant.exited;
-      if (code !== 0) throw new Error(`The claimant process failed (${code}): ${stderr}`);
-      return JSON.parse(claimant.lines.at(-1) ?? '[]') as string[];
-    },
-  };
-}
 
 describeIntentStore('redisStore', () => redisStore({ url: server().url, keyPrefix: freshKeyPrefix() }), {
   plantUnknown,
-  processes: { count: 4, startClaimant },
+  processes: { count: 4, startClaimant: (store, request) => startClaimantProcess(['redis', server().url, (store as RedisStore).keyPrefix], request) },
 });
 
 describe('redisStore durability', () => {

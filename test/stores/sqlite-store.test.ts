@@ -1,8 +1,9 @@
-import { sqliteStore } from '../../src/stores/sqlite.js';
+import { type SqliteStore, sqliteStore } from '../../src/stores/sqlite.js';
 import { describeIntentStore } from '../../src/testing.js';
-import { freshDbPath, plantUnknownRow, startClaimantProcess } from '../support/sqlite.js';
+import { startClaimantProcess } from '../support/processes.js';
+import { freshDbPath, plantUnknownRow } from '../support/sqlite.js';
 
 describeIntentStore('sqliteStore', async () => sqliteStore(await freshDbPath()), {
   plantUnknown: plantUnknownRow,
-  processes: { count: 4, startClaimant: startClaimantProcess },
+  processes: { count: 4, startClaimant: (store, request) => startClaimantProcess(['sqlite', (store as SqliteStore).path], request) },
 });

@@ -3,7 +3,6 @@ import pg from 'pg';
 import { inject, onTestFinished } from 'vitest';
 import { postgresStore, type PostgresStore } from '../../src/stores/postgres.js';
 import type { Intent, IntentStore } from '../../src/stores/store.js';
-import { runFixture, untilLines } from './processes.js';
 
 /** A table name no other test uses: files share one server. */
 export function freshTable(): string {
@@ -35,20 +34,3 @@ export async function plantUnknownRow(store: IntentStore, intent: Intent): Promi
   }
 }
 
-/** A claimant process on the store's table (test/fixtures/postgres-claimant.ts), ready to race. */
-export async function startClaimantProcess(store: IntentStore, request: object): Promise<{ run(): Promise<string[]> }> {
-  const table = (store as PostgresStore).table;
-  const claimant = runFixture('postgres-claimant.ts', [inject('postgresUrl'), table, JSON.stringify(request)], {
-    nodeArgs: ['--import', 'tsx'],
-    stdin: true,
-  });
-  await untilLines(claimant, 1);
-  return {
-    async run() {
-      claimant.child.stdin?.write('go\n');
-      const { code, stderr } = await claimant.exited;
-      if (code !== 0) throw new Error(`The claimant process failed (${code}): ${stderr}`);
-      return JSON.parse(claimant.lines.at(-1) ?? '[]') as string[];
-    },
-  };
-}

@@ -51,3 +51,21 @@ export function untilLines(run: Run, count: number): Promise<string[]> {
     check();
   });
 }
+
+/**
+ * A claimant process (test/fixtures/claimant.ts) on a store, opened and ready to race: `run()`
+ * says go and resolves with the ids it claimed. `store` names the store as the fixture takes it:
+ * `['sqlite', path]`, `['postgres', url, table]` or `['redis', url, keyPrefix]`.
+ */
+export async function startClaimantProcess(store: string[], request: object): Promise<{ run(): Promise<string[]> }> {
+  const claimant = runFixture('claimant.ts', [JSON.stringify(request), ...store], { nodeArgs: ['--import', 'tsx'], stdin: true });
+  await untilLines(claimant, 1);
+  return {
+    async run() {
+      claimant.child.stdin?.write('go\n');
+      const { code, stderr } = await claimant.exited;
+      if (code !== 0) throw new Error(`The claimant process failed (${code}): ${stderr}`);
+      return JSON.parse(claimant.lines.at(-1) ?? '[]') as string[];
+    },
+  };
+}

@@ -6,7 +6,6 @@ import { DatabaseSync } from 'node:sqlite';
 import { onTestFinished } from 'vitest';
 import type { Intent, IntentStore } from '../../src/stores/store.js';
 import type { SqliteStore } from '../../src/stores/sqlite.js';
-import { runFixture, untilLines } from './processes.js';
 
 /** A fresh private (0700) directory, removed when the test ends. */
 export async function tempDir(): Promise<string> {
@@ -66,19 +65,3 @@ export async function plantUnknownRow(store: IntentStore, intent: Intent): Promi
   );
 }
 
-/** A claimant process on the store's file (test/fixtures/sqlite-claimant.ts), ready to race. */
-export async function startClaimantProcess(store: IntentStore, request: object): Promise<{ run(): Promise<string[]> }> {
-  const claimant = runFixture('sqlite-claimant.ts', [(store as SqliteStore).path, JSON.stringify(request)], {
-    nodeArgs: ['--import', 'tsx'],
-    stdin: true,
-  });
-  await untilLines(claimant, 1);
-  return {
-    async run() {
-      claimant.child.stdin?.write('go\n');
-      const { code, stderr } = await claimant.exited;
-      if (code !== 0) throw new Error(`The claimant process failed (${code}): ${stderr}`);
-      return JSON.parse(claimant.lines.at(-1) ?? '[]') as string[];
-    },
-  };
-}
