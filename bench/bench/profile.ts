@@ -20,6 +20,7 @@ import { normalizeOptions, type NormalizedOptions } from '../../src/options.js';
 import { Lease } from '../../src/ownership.js';
 import { type PreparedCall, prepareCall } from '../../src/request.js';
 import { type Answer, toDurableResponse, toResponse, toStoredResponse } from '../../src/response.js';
+import { timeLimit } from '../../src/time-limit.js';
 import { withRetries } from '../../src/retry.js';
 import type { IntentStore } from '../../src/stores/store.js';
 import { PAYLOAD, ROUTE } from './clients.js';
@@ -107,9 +108,11 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
   });
   await step('journal create', 'newIntent + memoryStore.create (structuredClone in)', (i) => store.create(newIntent(calls[i]!, options)));
 
-  await step('signals', 'per attempt: AbortSignal.timeout + AbortSignal.any, and a flight AbortController', () => {
+  await step('signals', 'per attempt: the time limits (timer + AbortController, src/time-limit.ts), and a flight AbortController', () => {
     const controller = new AbortController();
-    return AbortSignal.any([controller.signal, AbortSignal.timeout(10_000)]);
+    const limit = timeLimit(controller.signal, 10_000);
+    limit.end();
+    return limit.signal;
   });
   const signal = new AbortController().signal;
   await step('retry loop', 'withRetries (p-retry) around an attempt that succeeds', () => withRetries(async () => 1, options.retry, signal));
