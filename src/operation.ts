@@ -22,7 +22,7 @@ import { formatKey } from './key.js';
 import type { NormalizedOptions } from './options.js';
 import { Lease } from './ownership.js';
 import { mergeHeaders, type PreparedCall } from './request.js';
-import { timeLimit } from './time-limit.js';
+import { sleep, timeLimit } from './time-limit.js';
 import { type Answer, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
 import { reachedServer } from './reach.js';
 import { parseRetryAfter, RetryableAnswer, type RetryEvent, type RetryPolicy, retryReason, withRetries } from './retry.js';
@@ -185,7 +185,7 @@ async function acquire(call: PreparedCall, options: NormalizedOptions, signal: A
     if (answered !== undefined) return answered;
     const now = Date.now();
     if (existing.leaseUntil > now) {
-      await pause(Math.min(existing.leaseUntil - now, OWNER_POLL_MS), signal);
+      await sleep(Math.min(existing.leaseUntil - now, OWNER_POLL_MS), signal);
       existing = (await store.get()) ?? (await store.create(fresh));
       continue;
     }
@@ -201,20 +201,6 @@ async function acquire(call: PreparedCall, options: NormalizedOptions, signal: A
 /** The change that makes this client an intent's owner. */
 export function takeOver(options: NormalizedOptions, now: number) {
   return { owner: options.owner, leaseUntil: now + options.leaseMs, updatedAt: now };
-}
-
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      if (signal.aborted) reject(signal.reason);
-      else resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** What the journal already knows settles the call without a request, or says to send it. */

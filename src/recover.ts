@@ -8,10 +8,11 @@
  * moment. Anything else is reported as `skipped`, never sent.
  */
 import { IdempotencyError } from './errors.js';
+import { timeLimit } from './time-limit.js';
 import { emit } from './events.js';
 import type { NormalizedOptions } from './options.js';
 import { Lease } from './ownership.js';
-import { describe, emitEnd, expiredError, type Owned, pause, type Settlement, sendOwned, type Transport } from './operation.js';
+import { describe, emitEnd, expiredError, type Owned, type Settlement, sendOwned, type Transport } from './operation.js';
 import { toDurableResponse, type DurableResponse } from './response.js';
 import { type ClaimRequest, type Intent, type IntentState, type IntentSummary, UNSETTLED_STATES } from './stores/store.js';
 
@@ -140,7 +141,10 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
     if (claimed.length === 0 && running.size === 0) options.housekeeping.idle();
     // Full: wait for a slot. Idle: wait for the next poll. Either way the stop cuts it short.
     const slotFreed = room > claimed.length ? [] : [Promise.race(running)];
-    await Promise.race([pause(pollMs, signal), woken, ...slotFreed]).catch(() => {});
+    // The poll as a time limit ended after the race: no timer or listener on `signal` outlives a turn.
+    const poll = timeLimit(signal, pollMs);
+    await Promise.race([new Promise((resolve) => poll.signal.addEventListener('abort', resolve, { once: true })), woken, ...slotFreed]).catch(() => {});
+    poll.end();
   }
   await Promise.allSettled(running);
   await unwatch?.();

@@ -1,5 +1,6 @@
 import { NetworkError, TimeoutError } from 'ky';
 import pRetry from 'p-retry';
+import { sleep } from './time-limit.js';
 import type { Verdict } from './classify.js';
 import type { Answer } from './response.js';
 
@@ -132,19 +133,4 @@ function reportsOffline(): boolean {
 export function retryReason(error: unknown): string {
   if (error instanceof RetryableAnswer) return `${error.answer.status}${error.verdict.kind === 'conflict' ? ' in flight' : ''}`;
   return error instanceof TimeoutError ? 'timeout' : 'network error';
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

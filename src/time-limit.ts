@@ -1,5 +1,7 @@
 /**
- * A child signal that aborts when its parent does or when `ms` have passed, released the moment
+ * Timers that end with their work: a time limit, and a wait.
+ *
+ * A time limit is a child signal that aborts when its parent does or when `ms` have passed, released the moment
  * its work ends. AbortSignal.timeout and AbortSignal.any would do the same, but each keeps its
  * signal (and a timer) alive long after a short request is over — thousands of them at a few
  * thousand calls a second — so the limit is a plain timer and one listener, both removed by `end`.
@@ -35,4 +37,20 @@ export function timeLimit(parent: AbortSignal, ms: number | false): TimeLimit {
       parent.removeEventListener('abort', follow);
     },
   };
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts; leaves nothing behind either way. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
