@@ -1,4 +1,4 @@
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { restrictFiles } from './files.js';
 import type { Reply, StoreRequest, WorkerConfig, WorkerData, WorkerMessage } from './messages.js';
 
@@ -36,7 +36,16 @@ export class SqliteConnection {
     const workerData: WorkerData = { ...config, port: port2 };
     this.#worker = new Worker(WORKER_URL, { workerData, transferList: [port2] });
     this.#worker.on('error', (error) => this.#breakWith(new Error(`The sqlite store for ${this.#path} failed: ${error.message}`)));
-    this.#worker.on('exit', () => this.#breakWith(new Error(`The sqlite store for ${this.#path} is closed.`)));
+    this.#worker.on('exit', () => {
+      // Replies travel on the port, the exit on the worker: the last replies (a close's among them)
+      // may still be queued when the exit is seen. Read them first, or a committed write would be
+      // reported as failed.
+      for (let next = receiveMessageOnPort(this.#port); next; next = receiveMessageOnPort(this.#port)) {
+        const message = next.message as WorkerMessage;
+        if (message.type === 'replies') this.#settle(message.replies);
+      }
+      this.#breakWith(new Error(`The sqlite store for ${this.#path} is closed.`));
+    });
   }
 
   /** Starts a worker on `config.path` and resolves once its database is open and its schema current. */
