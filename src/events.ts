@@ -9,8 +9,11 @@ export interface OperationEvent {
 }
 
 export interface DurableEvents {
-  /** A logical operation begins: a call, or the resend of a claimed intent by `recover()`/`relay()`. */
-  start?(event: OperationEvent & { recovery: boolean }): unknown;
+  /**
+   * A logical operation begins: a call, or the resend of a claimed intent by `recover()`/`relay()`.
+   * A recovery carries the `traceparent` stored with the intent, when the call that journaled it had one.
+   */
+  start?(event: OperationEvent & { recovery: boolean; traceparent?: string }): unknown;
   /**
    * It ended: its state afterwards (undefined when the journal was not touched, e.g. a mismatch),
    * whether the answer is a replay, and the attempts it made (0: the journal answered).
@@ -32,29 +35,52 @@ export interface DurableEvents {
   recovery?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' | 'pending' | 'skipped'; error?: unknown }): unknown;
   /** A listener threw or rejected; the call went on as if it had not. */
   error?(event: { listener: string; error: unknown }): void;
+  /**
+   * Not an event but a question, asked as a new intent is journaled (a call, or `enqueue()`): the
+   * W3C `traceparent` of the operation, stored with the intent so that whoever recovers it can
+   * link to it. `tracing()` answers it; anything not shaped like a `traceparent` is not stored.
+   */
+  traceparent?(event: OperationEvent): string | undefined;
+}
+
+/** `version-traceid-parentid-flags`, lower-case hex, neither id all zeros (W3C Trace Context). */
+const TRACEPARENT = /^(?!ff)[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The operation's `traceparent` to store with its intent, if the listeners give a valid one; a throwing listener is reported, never fatal. */
+export function traceparentOf(on: DurableEvents, event: () => OperationEvent): string | undefined {
+  if (on.traceparent === undefined) return undefined;
+  try {
+    const value = on.traceparent(event());
+    return typeof value === 'string' && TRACEPARENT.test(value) ? value : undefined;
+  } catch (error) {
+    reportListenerFailure(on, 'traceparent', error);
+    return undefined;
+  }
 }
 
 /** A listener that throws or rejects must not change what the call does, nor crash the process. */
-export function emit<K extends Exclude<keyof DurableEvents, 'error'>>(
+export function emit<K extends Exclude<keyof DurableEvents, 'error' | 'traceparent'>>(
   on: DurableEvents,
   name: K,
   event: Parameters<NonNullable<DurableEvents[K]>>[0],
 ): void {
   const listener = on[name] as ((event: unknown) => unknown) | undefined;
   if (listener === undefined) return;
-  const reportFailure = (error: unknown) => {
-    try {
-      // Typed void, but an async error listener returns a promise: its rejection must not go unhandled.
-      const reported: unknown = on.error?.({ listener: name, error });
-      if (reported instanceof Promise) reported.catch(() => {});
-    } catch {
-      // The error listener failing too is where reporting ends.
-    }
-  };
+  const reportFailure = (error: unknown) => reportListenerFailure(on, name, error);
   try {
     const result = listener(event);
     if (result instanceof Promise) result.catch(reportFailure);
   } catch (error) {
     reportFailure(error);
+  }
+}
+
+function reportListenerFailure(on: DurableEvents, listener: string, error: unknown): void {
+  try {
+    // Typed void, but an async error listener returns a promise: its rejection must not go unhandled.
+    const reported: unknown = on.error?.({ listener, error });
+    if (reported instanceof Promise) reported.catch(() => {});
+  } catch {
+    // The error listener failing too is where reporting ends.
   }
 }

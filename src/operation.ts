@@ -17,7 +17,7 @@ import {
   IdempotencyMismatchError,
   IdempotencyStoreError,
 } from './errors.js';
-import { emit } from './events.js';
+import { emit, traceparentOf } from './events.js';
 import { formatKey } from './key.js';
 import type { NormalizedOptions } from './options.js';
 import { Lease } from './ownership.js';
@@ -240,6 +240,7 @@ export function mismatch(call: PreparedCall, options: NormalizedOptions): Settle
 /** The record journaled before the first attempt: owned by this client from the start. */
 export function newIntent(call: PreparedCall, options: NormalizedOptions, owner: string | null = options.owner): Intent {
   const now = Date.now();
+  const traceparent = traceparentOf(options.on, () => describe({ ...call, url: call.url.href }, options));
   return {
     scope: call.scope,
     id: call.id,
@@ -260,6 +261,7 @@ export function newIntent(call: PreparedCall, options: NormalizedOptions, owner:
     owner,
     leaseUntil: owner === null ? 0 : now + options.leaseMs,
     version: 1,
+    ...(traceparent === undefined ? {} : { traceparent }),
   };
 }
 

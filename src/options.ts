@@ -182,7 +182,7 @@ function stringList(name: string, value: unknown, fallback: readonly string[]): 
 const STORE_METHODS = ['get', 'create', 'update', 'claim', 'list', 'compact', 'close'] as const;
 
 /** The `on` listeners there are. */
-const EVENT_NAMES = ['start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'end', 'recovery', 'error'] as const satisfies ReadonlyArray<keyof DurableEvents>;
+const EVENT_NAMES = ['start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'end', 'recovery', 'error', 'traceparent'] as const satisfies ReadonlyArray<keyof DurableEvents>;
 
 /** Headers as the Headers class takes them; its own error could repeat a value (a token), so ours names none. */
 function headerSet(value: HeadersInit | undefined): Headers {

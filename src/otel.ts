@@ -7,8 +7,12 @@
  * `error.type`, `http.request.resend_count`). The operation span carries the idempotency key,
  * whether the answer was a replay or came from the journal, and the intent's final state.
  * Everything is built from the client's events, so a client without it pays nothing.
+ *
+ * Each new intent is journaled with its operation's `traceparent` (for `enqueue()`, the caller's
+ * span): when `recover()` or `relay()` later sends it — in this process or another — the recovery's
+ * operation span links to that original operation.
  */
-import { context, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, type Link, type Span, type SpanContext, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { DurableEvents, OperationEvent } from './events.js';
 
 export interface TracingOptions {
@@ -29,8 +33,11 @@ export function tracing({ tracer = trace.getTracer('durable-fetch'), on = {} }: 
     ...on,
     start(event) {
       // Started inside the caller's context, so the operation is a child of whatever span the caller is in.
+      const original = event.traceparent === undefined ? undefined : spanContextOf(event.traceparent);
+      const links: Link[] = original === undefined ? [] : [{ context: original, attributes: { 'durable_fetch.link': 'journaled by' } }];
       const span = tracer.startSpan(`durable-fetch ${event.method}`, {
         kind: SpanKind.INTERNAL,
+        links,
         attributes: {
           'durable_fetch.idempotency_key': event.idempotencyKey,
           'durable_fetch.recovery': event.recovery,
@@ -40,6 +47,12 @@ export function tracing({ tracer = trace.getTracer('durable-fetch'), on = {} }: 
       });
       operations.set(slot(event), span);
       return on.start?.(event);
+    },
+    traceparent(event) {
+      // A call asks from inside its operation span; enqueue() has none, and gives the caller's.
+      const span = operations.get(slot(event)) ?? trace.getSpan(context.active());
+      const own = span === undefined ? undefined : traceparentOf(span.spanContext());
+      return own ?? on.traceparent?.(event);
     },
     attempt(event) {
       const parent = operations.get(slot(event));
@@ -99,4 +112,17 @@ export function tracing({ tracer = trace.getTracer('durable-fetch'), on = {} }: 
       return on.end?.(event);
     },
   };
+}
+
+/** A span context as a W3C `traceparent` (version 00), or undefined for an invalid (non-recording) one. */
+function traceparentOf(span: SpanContext): string | undefined {
+  if (!isSpanContextValid(span)) return undefined;
+  return `00-${span.traceId}-${span.spanId}-${(span.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/** The span context a stored `traceparent` names, as a remote one (it may come from another process). */
+function spanContextOf(traceparent: string): SpanContext | undefined {
+  const [, traceId = '', spanId = '', flags = ''] = traceparent.split('-');
+  const span: SpanContext = { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true };
+  return isSpanContextValid(span) && !Number.isNaN(span.traceFlags) ? span : undefined;
 }

@@ -176,7 +176,7 @@ async function finishClaimed(
     return skip(intent, target, origins, options);
   }
   const about = describe(intent, options);
-  emit(options.on, 'start', { ...about, recovery: true });
+  emit(options.on, 'start', { ...about, recovery: true, ...(intent.traceparent === undefined ? {} : { traceparent: intent.traceparent }) });
   let settlement: Settlement;
   if (!resendExpired && (intent.state === 'expired' || Date.now() > intent.expiresAt)) {
     await lease.finish({ state: 'expired', owner: null, leaseUntil: 0, updatedAt: Date.now() }).catch(() => false);

@@ -2,8 +2,11 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { createClient, memoryStore } from '../src/index.js';
+import { sqliteStore } from '../src/node.js';
 import { tracing } from '../src/otel.js';
+import { tempDir } from './support/sqlite.js';
 import { useTestServer } from './support/test-server.js';
 
 const server = useTestServer();
@@ -64,6 +67,72 @@ describe('durable-fetch/otel: a span per operation, a client span per attempt', 
     expect(failed?.status.code).toBe(2);
     expect(failed?.attributes).toMatchObject({ 'durable_fetch.state': 'pending', 'error.type': 'NetworkError' });
     expect(recovered?.attributes).toMatchObject({ 'durable_fetch.recovery': true, 'durable_fetch.state': 'succeeded', 'durable_fetch.replayed': true });
+  });
+
+  it('a recovery by another client, on the journal reopened from disk, links to the operation that journaled the intent', async () => {
+    const path = join(await tempDir(), 'intents.db');
+    const first = createClient({ prefix: server.url, store: sqliteStore(path), retry: 0, on: tracing({ tracer }) });
+    server.setFaults(() => ({ kind: 'drop-after' }));
+    await tracer.startActiveSpan('checkout', async (parent) => {
+      await expect(first.post('v1/payouts', { json: { amount: 4 }, idempotencyKey: 'payout-4' })).rejects.toThrow();
+      parent.end();
+    });
+    await first.close();
+    server.setFaults(undefined);
+    const original = spans().find((span) => span.name === 'durable-fetch POST')!;
+    exporter.reset();
+
+    const second = createClient({ prefix: server.url, store: sqliteStore(path), on: tracing({ tracer }) });
+    await expect(second.recover()).resolves.toMatchObject([{ state: 'succeeded' }]);
+    await second.close();
+    const recovery = spans().find((span) => span.name === 'durable-fetch POST')!;
+    expect(recovery.attributes['durable_fetch.recovery']).toBe(true);
+    // Its own trace (nothing waits on it), linked to the original operation span.
+    expect(recovery.spanContext().traceId).not.toBe(original.spanContext().traceId);
+    expect(recovery.links.map((link) => [link.context.traceId, link.context.spanId, link.context.traceFlags])).toEqual([
+      [original.spanContext().traceId, original.spanContext().spanId, original.spanContext().traceFlags],
+    ]);
+  });
+
+  it('an enqueued intent carries the caller’s span, and the relay’s send links to it', async () => {
+    const api = createClient({ prefix: server.url, store: memoryStore(), on: tracing({ tracer }) });
+    await tracer.startActiveSpan('handler', async (handler) => {
+      await api.enqueue('POST', 'v1/payouts', { json: { amount: 5 }, idempotencyKey: 'payout-5' });
+      handler.end();
+    });
+    const handler = spans().find((span) => span.name === 'handler')!;
+    await expect(api.recover()).resolves.toMatchObject([{ state: 'succeeded' }]);
+    const recovery = spans().find((span) => span.name === 'durable-fetch POST')!;
+    expect(recovery.links.map((link) => link.context.spanId)).toEqual([handler.spanContext().spanId]);
+  });
+
+  it('a call outside any trace, or without tracing(), journals no traceparent and its recovery has no link', async () => {
+    const store = memoryStore();
+    const untraced = createClient({ prefix: server.url, store, retry: 0 });
+    server.setFaults(() => ({ kind: 'drop-after' }));
+    await expect(untraced.post('v1/payouts', { json: {}, idempotencyKey: 'payout-6' })).rejects.toThrow();
+    server.setFaults(undefined);
+    const [pending] = await store.claim({ scope: 'default', origins: [new URL(server.url).origin], states: ['pending'], owner: 'probe', now: Date.now(), leaseUntil: 0, limit: 1 });
+    expect(pending?.traceparent).toBeUndefined();
+    await createClient({ prefix: server.url, store, on: tracing({ tracer }) }).recover();
+    expect(spans().find((span) => span.name === 'durable-fetch POST')?.links).toEqual([]);
+  });
+
+  it('a traceparent listener that throws or answers garbage journals none, and the call goes on', async () => {
+    const store = memoryStore();
+    const errors: string[] = [];
+    const shapes = [() => { throw new Error('tracer broke'); }, () => 'not-a-traceparent', () => '00-00000000000000000000000000000000-00f067aa0ba902b7-01'];
+    for (const [n, traceparent] of shapes.entries()) {
+      const api = createClient({ prefix: server.url, store, on: { traceparent, error: ({ listener }) => void errors.push(listener) } });
+      await expect(api.post('v1/payouts', { json: {}, idempotencyKey: `payout-7-${n}` })).resolves.toMatchObject({ status: 201 });
+    }
+    expect(errors).toEqual(['traceparent']);
+    const stored = await Promise.all(shapes.map(async (_, n) => (await store.list()).find((intent) => intent.idempotencyKey === `payout-7-${n}`)));
+    for (const summary of stored) {
+      const intent = await store.get(summary!.scope, summary!.id);
+      expect(intent).toBeDefined();
+      expect(intent!.traceparent).toBeUndefined();
+    }
   });
 
   it('calls the app’s own listeners too', async () => {

@@ -180,6 +180,6 @@ function oldestFirst(records: Intent[]): Intent[] {
   return records.filter((intent) => isKnownState(intent.state)).sort((a, b) => a.createdAt - b.createdAt);
 }
 
-function toSummary({ body: _body, response: _response, headers: _headers, ...summary }: Intent): IntentSummary {
+function toSummary({ body: _body, response: _response, headers: _headers, traceparent: _traceparent, ...summary }: Intent): IntentSummary {
   return summary;
 }

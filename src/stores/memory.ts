@@ -90,6 +90,6 @@ class MemoryStore implements IntentStore {
   }
 }
 
-function toSummary({ body: _body, response: _response, headers: _headers, ...summary }: Intent): IntentSummary {
+function toSummary({ body: _body, response: _response, headers: _headers, traceparent: _traceparent, ...summary }: Intent): IntentSummary {
   return structuredClone(summary);
 }

@@ -73,10 +73,15 @@ export interface Intent {
   version: number;
   /** The final answer: kept for `succeeded` (to answer from the journal) and for `failed`. */
   response?: StoredResponse;
+  /**
+   * The W3C `traceparent` of the operation that journaled it, when the client traces (see
+   * `durable-fetch/otel`): a recovery's span links to it. Never changes.
+   */
+  traceparent?: string;
 }
 
 /** What `list` returns: an intent without its payloads, which stay in the store until asked for. */
-export type IntentSummary = Omit<Intent, 'body' | 'response' | 'headers'>;
+export type IntentSummary = Omit<Intent, 'body' | 'response' | 'headers' | 'traceparent'>;
 
 /** The fields a compare-and-set write may change. Identity, request and `createdAt` never change. */
 export type IntentChange = Partial<Pick<Intent, 'state' | 'attempts' | 'owner' | 'leaseUntil' | 'updatedAt' | 'response'>>;

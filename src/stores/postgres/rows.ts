@@ -25,6 +25,7 @@ interface IntentRow {
   response_status_text: string | null;
   response_headers: Record<string, string> | null;
   response_body: Uint8Array | null;
+  traceparent: string | null;
 }
 
 /** The columns `list` reads: everything but the payloads, which stay in the table. */
@@ -35,7 +36,7 @@ export const SUMMARY_COLUMNS =
 export const INSERT_COLUMNS = [
   'scope', 'id', 'idempotency_key', 'method', 'url', 'origin', 'headers', 'key_header', 'key_format', 'body',
   'fingerprint', 'created_at', 'updated_at', 'expires_at', 'attempts', 'state', 'owner', 'lease_until', 'version',
-  'response_status', 'response_status_text', 'response_headers', 'response_body',
+  'response_status', 'response_status_text', 'response_headers', 'response_body', 'traceparent',
 ] as const;
 
 /** The whole intent as INSERT values, stored at version 1. */
@@ -44,7 +45,7 @@ export function insertValues(intent: Intent): unknown[] {
     intent.scope, intent.id, intent.idempotencyKey, intent.method, intent.url, intent.origin, intent.headers,
     intent.keyHeader, intent.keyFormat, intent.body ?? null, intent.fingerprint, intent.createdAt, intent.updatedAt,
     intent.expiresAt, intent.attempts, intent.state, intent.owner, intent.leaseUntil, 1,
-    ...responseValues(intent.response),
+    ...responseValues(intent.response), intent.traceparent ?? null,
   ];
 }
 
@@ -73,9 +74,10 @@ function responseValues(response: StoredResponse | undefined): unknown[] {
 
 /** The intent a `SELECT *` row holds; absent payloads stay absent rather than null. */
 export function intentFromRow(row: unknown): Intent {
-  const { headers, body, response_status, response_status_text, response_headers, response_body } = row as IntentRow;
+  const { headers, body, traceparent, response_status, response_status_text, response_headers, response_body } = row as IntentRow;
   const intent: Intent = { ...summaryFromRow(row), headers };
   if (body) intent.body = bytes(body);
+  if (traceparent !== null) intent.traceparent = traceparent;
   if (response_status !== null) {
     intent.response = {
       status: response_status,

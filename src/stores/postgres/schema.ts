@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS ${table.sql} (
   response_status_text text,
   response_headers jsonb,
   response_body bytea,
+  traceparent text,
   seq bigint GENERATED ALWAYS AS IDENTITY,
   PRIMARY KEY (scope, id)
 );

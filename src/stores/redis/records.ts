@@ -26,6 +26,7 @@ export function intentFields(intent: Intent): Value[] {
   }
   fields.push('headers', JSON.stringify(intent.headers));
   if (intent.body) fields.push('body', bytesValue(intent.body));
+  if (intent.traceparent !== undefined) fields.push('traceparent', intent.traceparent);
   return intent.response ? [...fields, ...responseFields(intent.response)] : fields;
 }
 
@@ -65,6 +66,8 @@ export function intentFromHash(reply: Buffer[]): Intent | undefined {
   const intent: Intent = { ...summary, headers: JSON.parse(text(hash.get('headers')) || '{}') };
   const body = hash.get('body');
   if (body) intent.body = new Uint8Array(body);
+  const traceparent = hash.get('traceparent');
+  if (traceparent) intent.traceparent = text(traceparent);
   const status = hash.get('responseStatus');
   if (status) {
     intent.response = {

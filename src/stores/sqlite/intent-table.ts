@@ -38,10 +38,10 @@ export class IntentTable {
     this.#insert = db.prepare(`
       INSERT INTO intents (scope, id, idempotencyKey, method, url, origin, headers, keyHeader, keyFormat, body,
         fingerprint, createdAt, updatedAt, expiresAt, attempts, state, owner, leaseUntil, version,
-        responseStatus, responseStatusText, responseHeaders, responseBody)
+        responseStatus, responseStatusText, responseHeaders, responseBody, traceparent)
       VALUES (:scope, :id, :idempotencyKey, :method, :url, :origin, :headers, :keyHeader, :keyFormat, :body,
         :fingerprint, :createdAt, :updatedAt, :expiresAt, :attempts, :state, :owner, :leaseUntil, 1,
-        :responseStatus, :responseStatusText, :responseHeaders, :responseBody)
+        :responseStatus, :responseStatusText, :responseHeaders, :responseBody, :traceparent)
       ON CONFLICT (scope, id) DO NOTHING`);
     this.#claimable = db.prepare(`
       SELECT * FROM intents

@@ -2,8 +2,9 @@ import type { SQLInputValue } from 'node:sqlite';
 import type { Intent, IntentChange, IntentSummary, StoredResponse } from '../store.ts';
 
 /** A row as `SELECT *` returns it: the `Intent` fields, with the answer spread over four columns. */
-type IntentRow = Omit<Intent, 'headers' | 'body' | 'response' | 'keyFormat'> & {
+type IntentRow = Omit<Intent, 'headers' | 'body' | 'response' | 'keyFormat' | 'traceparent'> & {
   headers: string;
+  traceparent: string | null;
   keyFormat: string;
   body: Uint8Array | null;
   responseStatus: number | null;
@@ -37,6 +38,7 @@ export function intentParams(intent: Intent): Record<string, SQLInputValue> {
     state: intent.state,
     owner: intent.owner,
     leaseUntil: intent.leaseUntil,
+    traceparent: intent.traceparent ?? null,
     ...responseParams(intent.response),
   };
 }
@@ -65,9 +67,10 @@ function responseParams(response: StoredResponse | undefined): Record<string, SQ
 
 /** The intent a `SELECT *` row holds; absent payloads stay absent rather than null. */
 export function intentFromRow(row: unknown): Intent {
-  const { headers, body, responseStatus, responseStatusText, responseHeaders, responseBody, ...summary } = row as IntentRow;
+  const { headers, body, traceparent, responseStatus, responseStatusText, responseHeaders, responseBody, ...summary } = row as IntentRow;
   const intent: Intent = { ...summaryFromRow(summary), headers: JSON.parse(headers) };
   if (body) intent.body = body;
+  if (traceparent !== null) intent.traceparent = traceparent;
   if (responseStatus !== null) {
     intent.response = {
       status: responseStatus,

@@ -40,6 +40,7 @@ const SCHEMA_V1 = `
     responseStatusText TEXT,
     responseHeaders TEXT,
     responseBody BLOB,
+    traceparent TEXT,
     PRIMARY KEY (scope, id)
   );
   CREATE INDEX intents_claim ON intents (scope, state, leaseUntil, createdAt);

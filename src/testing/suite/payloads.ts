@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { everyByteValue, sameBytes, seededBytes } from '../bytes.js';
+import { claimRequest } from '../claims.js';
 import { makeIntent } from '../intents.js';
 import type { SuiteContext } from './context.js';
 
@@ -22,6 +23,19 @@ export function describePayloads({ withStore, options }: SuiteContext): void {
       await store.create(empty);
       expect((await store.get(absent.scope, absent.id))?.body).toBeUndefined();
       expect((await store.get(empty.scope, empty.id))?.body).toEqual(new Uint8Array());
+    }));
+
+    it('keeps a traceparent through updates and claims, and out of listings; none stays absent', withStore(async (store) => {
+      const traced = makeIntent({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' });
+      const untraced = makeIntent();
+      await store.create(traced);
+      await store.create(untraced);
+      await expect(store.update(traced.scope, traced.id, 1, { attempts: 1 })).resolves.toBe(2);
+      const claimed = await store.claim(claimRequest());
+      expect(claimed.map((intent) => [intent.id, intent.traceparent])).toEqual([[traced.id, traced.traceparent], [untraced.id, undefined]]);
+      expect(Object.keys(claimed[1]!)).not.toContain('traceparent');
+      expect((await store.get(traced.scope, traced.id))?.traceparent).toBe(traced.traceparent);
+      for (const summary of await store.list()) expect(Object.keys(summary)).not.toContain('traceparent');
     }));
 
     it('round-trips a big body and a big answer', withStore(async (store) => {
