@@ -61,7 +61,8 @@ function payouts(): Intent[] {
     aged(3 * HOUR, { idempotencyKey: 'payout-ok', state: 'succeeded', attempts: 1 }),
     aged(2 * MINUTE, { idempotencyKey: 'payout-working', attempts: 2, owner: 'client-1', leaseUntil: Date.now() + 10 * MINUTE,
       url: 'https://api.example.test/payouts?token=tok_SECRET2', scope: 'tenant-b' }),
-    aged(10_000, { idempotencyKey: 'payout-refused', state: 'failed', attempts: 1 }),
+    // Mid-minute: the age printed stays "1m" for 30 s, however slowly the CLI starts on a busy machine.
+    aged(90_000, { idempotencyKey: 'payout-refused', state: 'failed', attempts: 1 }),
   ];
 }
 
@@ -83,7 +84,7 @@ describe('durable-fetch list', () => {
     expect(lines[1]).toMatch(/^expired\s+1d6h\s+POST\s+https:\/\/api\.example\.test\/payouts\?api_key=\*\*\*&n=1\s+3\s+free\s+outlived\s+tenant-a\s+payout-expired$/);
     expect(lines[2]).toMatch(/^succeeded\s+3h00m\s+POST\s+\S+\s+1\s+free\s+live\s+tenant-a\s+payout-ok$/);
     expect(lines[3]).toMatch(/^pending\s+2m\s+POST\s+https:\/\/api\.example\.test\/payouts\?token=\*\*\*\s+2\s+held (9|10)m\s+live\s+tenant-b\s+payout-working$/);
-    expect(lines[4]).toMatch(/^failed\s+10s\s+POST\s+\S+\s+1\s+free\s+live\s+tenant-a\s+payout-refused$/);
+    expect(lines[4]).toMatch(/^failed\s+1m\s+POST\s+\S+\s+1\s+free\s+live\s+tenant-a\s+payout-refused$/);
     expect(lines.slice(5)).toEqual(['', '4 intent(s), 1 pending, 1 expired.']);
   });
 
