@@ -20,6 +20,7 @@ export interface WireRequest {
 
 export async function sendAttempt(request: WireRequest, timeout: number | false, signal: AbortSignal, options: NormalizedOptions): Promise<Answer> {
   const limit = timeLimit(signal, timeout);
+  const fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   try {
     const response = await ky(request.url, {
       method: request.method,
@@ -28,8 +29,10 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
       timeout: false,
       retry: 0,
       throwHttpErrors: false,
-      signal: limit.signal,
-      fetch: options.fetch,
+      // The limit goes to fetch, not to ky: ky would join it to its own signal with
+      // AbortSignal.any, whose dependent signals outlive the call until collected — a cost paid
+      // on every attempt. Given to fetch, it aborts the same request and the body being read.
+      fetch: (input, init) => fetch(input, { ...init, signal: limit.signal }),
       hooks: options.hooks,
     });
     const bytes = new Uint8Array(await response.arrayBuffer());

@@ -2,6 +2,7 @@
  * Server answer → what it means for the operation. SPEC's classification table lives here, and
  * only here: the known codes, the idempotency signal, and the replay markers.
  */
+import { type Answer, toResponse } from './response.js';
 
 /** What a `classify` option may teach the client about an unusual server. */
 export type IdempotencyAnswerKind = 'mismatch' | 'conflict' | 'invalid-key';
@@ -60,7 +61,8 @@ const IN_FLIGHT_WORDING = /in[ -]?progress|in use|outstanding|concurrent|still (
 const REUSE_WORDING = /reuse|already used|different|same parameters|mismatch|payload|misuse/i;
 
 export function isReplayed(headers: Headers, extraNames: readonly string[]): boolean {
-  return [...REPLAY_HEADERS, ...extraNames].some((name) => REPLAY_VALUE.test(headers.get(name) ?? ''));
+  const marks = (name: string) => REPLAY_VALUE.test(headers.get(name) ?? '');
+  return REPLAY_HEADERS.some(marks) || extraNames.some(marks);
 }
 
 /** The JSON body if it is JSON, else the text: what `classify` options receive. */
@@ -88,14 +90,19 @@ function knownKind(code: string): IdempotencyAnswerKind | undefined {
   return KNOWN_CODES[code.toLowerCase()];
 }
 
-export function classifyAnswer(response: Response, text: string, options: ClassifyOptions): Verdict {
-  const { status } = response;
+/**
+ * A 2xx is decided by its status and headers alone: its body is neither decoded nor parsed, and a
+ * `Response` for a `classify` option is built only for the answers it is asked about.
+ */
+export function classifyAnswer(answer: Answer, options: ClassifyOptions): Verdict {
+  const { status } = answer;
   if (status >= 200 && status < 300) {
-    return { kind: 'success', replayed: isReplayed(response.headers, options.replayHeaders) };
+    return { kind: 'success', replayed: isReplayed(answer.headers, options.replayHeaders) };
   }
+  const text = new TextDecoder().decode(answer.bytes);
   const body = parseBody(text);
   const codes = candidateCodes(body);
-  const taught = options.classify?.(response, body);
+  const taught = options.classify?.(toResponse(answer), body);
   const signal = IDEMPOTENCY_SIGNAL.test(text);
 
   if (taught !== undefined) return { kind: taught, code: codes[0], signal: true };

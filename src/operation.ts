@@ -97,7 +97,7 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
       throw error;
     });
     emit(options.on, 'attemptEnd', { ...about, attempt: number, status: answer.status, reachedServer: true });
-    const verdict = classifyAnswer(toResponse(answer), answer.status < 300 ? '' : new TextDecoder().decode(answer.bytes), options);
+    const verdict = classifyAnswer(answer, options);
     if (verdict.kind === 'transient' || verdict.kind === 'conflict') throw new RetryableAnswer(answer, verdict);
     return { answer, verdict };
   };
@@ -223,7 +223,7 @@ function answerFromJournal(existing: Intent, call: PreparedCall, options: Normal
   const answer = fromStoredResponse(existing.response, existing.url);
   emit(options.on, 'journalAnswer', { ...about, state: existing.state });
   if (existing.state === 'succeeded') return { state: 'succeeded', answer, replayed: true, attempts: 0 };
-  const verdict = classifyAnswer(toResponse(answer), new TextDecoder().decode(answer.bytes), options);
+  const verdict = classifyAnswer(answer, options);
   return { state: 'failed', answer, error: answerError(verdict, answer, existing, options) };
 }
 

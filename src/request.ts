@@ -61,7 +61,14 @@ function toEntries(params: SearchParamsOption): Iterable<[string, string]> {
 
 export function mergeHeaders(...sources: Array<HeadersInit | undefined>): Headers {
   const headers = new Headers();
-  for (const source of sources) new Headers(source).forEach((value, name) => headers.set(name, value));
+  const add = (value: string, name: string) => headers.set(name, value);
+  for (const source of sources) {
+    if (source === undefined) continue;
+    // A Headers or a record is read as it is; only pairs need the Headers class to read them.
+    if (source instanceof Headers) source.forEach(add);
+    else if (Array.isArray(source)) new Headers(source).forEach(add);
+    else for (const [name, value] of Object.entries(source)) headers.set(name, value);
+  }
   return headers;
 }
 

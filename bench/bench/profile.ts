@@ -123,9 +123,9 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
     answers[i] = await sendAttempt({ url: first.url, method: 'POST', headers: first.headers, body: first.body, shownUrl: first.url.href }, 10_000, signal, options);
   });
   const answer = answers[0]!;
-  await step('classify', 'toResponse + classifyAnswer (2xx: replay headers)', () => classifyAnswer(toResponse(answer), '', options));
+  await step('classify', 'classifyAnswer (2xx: replay headers only)', () => classifyAnswer(answer, options));
   // One lease at a time, as at concurrency 1: created, then finished with the outcome.
-  await step('own + settle', 'new Lease (renewal setInterval) + toStoredResponse + lease.finish (memoryStore.update, structuredClone in)', (i) => {
+  await step('own + settle', 'new Lease (renewal setInterval) + toStoredResponse + lease.finish (memoryStore.update, a copy in)', (i) => {
     const call = calls[i]!;
     const lease = new Lease(store, call.scope, call.id, 1, Date.now() + options.leaseMs, options.leaseMs);
     return lease.finish({ state: 'succeeded', attempts: 1, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answers[i] ?? answer) });
