@@ -174,7 +174,7 @@ async function main(): Promise<void> {
       `ky.post().json(): ${profile.ky.wallUs.toFixed(0)} µs wall, ${profile.ky.cpuUs.toFixed(0)} µs CPU`);
     say(`  durable-fetch over ky: ${overhead.toFixed(0)} µs wall, ${(profile.call.cpuUs - profile.ky.cpuUs).toFixed(0)} µs CPU per call; ` +
       `the steps alone account for ${profile.stepsUs.toFixed(0)} µs`);
-    say(`  of which toResponse (a Response and its body stream, built in classify and again in respond): ${profile.toResponseUs.toFixed(1)} µs each time`);
+    say(`  of which toResponse (the Response handed back, with its body stream): ${profile.toResponseUs.toFixed(1)} µs each time`);
     say();
 
     say('== Browser bundle (esbuild, minified, gzip -9) ==');

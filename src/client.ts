@@ -89,21 +89,30 @@ export function makeCreateClient(platform: Platform) {
       // Settled, its outcome still being written: this is a repeat, not a twin, and gets what the journal will say.
       if (flight?.settled?.state === 'succeeded' || flight?.settled?.state === 'failed') return Promise.resolve(asJournalAnswer(flight.settled));
       if (flight === undefined) {
-        const controller = new AbortController();
-        const settlement = runCall(call, options, controller.signal).then((settled) => {
-          // The slot stays taken until the outcome is recorded, so a next call with this key
-          // finds it in the journal rather than waiting out this client's own lease.
-          if (settled.journaled) {
-            const tracked: Promise<unknown> = settled.journaled.finally(() => recording.delete(tracked));
-            recording.add(tracked);
-          }
-          return settled;
-        });
-        flight = { fingerprint: call.fingerprint, settlement, controller, callers: 0 };
-        const current = flight;
+        const current: Flight = { fingerprint: call.fingerprint, settlement: undefined as never, controller: new AbortController(), callers: 0 };
+        // The slot stays taken until the outcome is recorded, so a next call with this key finds
+        // it in the journal rather than waiting out this client's own lease.
+        const release = () => flights.get(slot) === current && flights.delete(slot);
+        current.settlement = runCall(call, options, current.controller.signal).then(
+          (settled) => {
+            current.settled = settled;
+            if (settled.journaled === undefined) release();
+            else {
+              const tracked: Promise<unknown> = settled.journaled.finally(() => {
+                recording.delete(tracked);
+                release();
+              });
+              recording.add(tracked);
+            }
+            return settled;
+          },
+          (error: unknown) => {
+            release();
+            throw error;
+          },
+        );
+        flight = current;
         flights.set(slot, current);
-        void settlement.then((settled) => (current.settled = settled), () => undefined);
-        void settlement.then((settled) => settled.journaled, () => undefined).finally(() => flights.get(slot) === current && flights.delete(slot));
       }
       return withOwnSignal(flight, signal);
     }

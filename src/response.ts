@@ -37,12 +37,17 @@ export function toResponse(answer: Answer): Response {
   return response;
 }
 
+/** The bytes behind each response handed out, for the promise's shortcuts. */
+const answerBytes = new WeakMap<Response, Uint8Array>();
+
 export function toDurableResponse(
   answer: Answer,
   idempotencyKey: string,
   { replayed = false, attempts = 0 }: { replayed?: boolean; attempts?: number },
 ): DurableResponse {
-  return Object.assign(toResponse(answer), { idempotencyKey, replayed, attempts });
+  const response = Object.assign(toResponse(answer), { idempotencyKey, replayed, attempts });
+  answerBytes.set(response, answer.bytes);
+  return response;
 }
 
 /** A journaled answer keeps no credential (Set-Cookie above all). */
@@ -64,14 +69,25 @@ export function fromStoredResponse(stored: StoredResponse, url: string): Answer 
   };
 }
 
-/** ky's shortcuts: `await api.post(...).json()`. An empty body reads as '' for json(), as in ky. */
+/**
+ * ky's shortcuts: `await api.post(...).json()`. An empty body reads as '' for json(), as in ky.
+ * `json()` and `text()` decode the answer's bytes, already in memory, rather than stream them
+ * out of the response again; like a shortcut reading a clone, they leave its body unread.
+ */
 export function withShortcuts(promise: Promise<DurableResponse>): DurableResponsePromise {
-  const shortcuts: Record<string, () => Promise<unknown>> = {
-    json: async () => {
-      const text = await (await promise).text();
-      return text === '' ? '' : JSON.parse(text);
-    },
+  const text = async () => {
+    const response = await promise;
+    const bytes = answerBytes.get(response);
+    return bytes === undefined || response.bodyUsed ? response.text() : new TextDecoder().decode(bytes);
   };
-  for (const type of ['text', 'arrayBuffer', 'blob'] as const) shortcuts[type] = async () => (await promise)[type]();
+  const shortcuts = {
+    json: async () => {
+      const body = await text();
+      return body === '' ? '' : JSON.parse(body);
+    },
+    text,
+    arrayBuffer: async () => (await promise).arrayBuffer(),
+    blob: async () => (await promise).blob(),
+  };
   return Object.assign(promise, shortcuts) as unknown as DurableResponsePromise;
 }

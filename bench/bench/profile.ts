@@ -19,7 +19,7 @@ import { newIntent } from '../../src/operation.js';
 import { normalizeOptions, type NormalizedOptions } from '../../src/options.js';
 import { Lease } from '../../src/ownership.js';
 import { type PreparedCall, prepareCall } from '../../src/request.js';
-import { type Answer, toDurableResponse, toResponse, toStoredResponse } from '../../src/response.js';
+import { type Answer, toDurableResponse, toResponse, toStoredResponse, withShortcuts } from '../../src/response.js';
 import { timeLimit } from '../../src/time-limit.js';
 import { withRetries } from '../../src/retry.js';
 import type { IntentStore } from '../../src/stores/store.js';
@@ -106,7 +106,7 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
     us: Math.max(0, prepareUs - keyUs - fingerprintUs),
     what: `prepareCall ${prepareUs.toFixed(1)} µs minus key and fingerprint: headers merged, URL, JSON encoded, body bytes`,
   });
-  await step('journal create', 'newIntent + memoryStore.create (structuredClone in)', (i) => store.create(newIntent(calls[i]!, options)));
+  await step('journal create', 'newIntent + memoryStore.create (a copy in)', (i) => store.create(newIntent(calls[i]!, options)));
 
   await step('signals', 'per attempt: the time limits (timer + AbortController, src/time-limit.ts), and a flight AbortController', () => {
     const controller = new AbortController();
@@ -130,10 +130,9 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
     const lease = new Lease(store, call.scope, call.id, 1, Date.now() + options.leaseMs, options.leaseMs);
     return lease.finish({ state: 'succeeded', attempts: 1, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answers[i] ?? answer) });
   });
-  await step('respond', 'toDurableResponse + .json() (text, JSON.parse)', async () => {
-    const text = await toDurableResponse(answer, 'k', { attempts: 1 }).text();
-    return JSON.parse(text);
-  });
+  await step('respond', 'toDurableResponse + the .json() shortcut (decodes the bytes in hand, JSON.parse)', () =>
+    withShortcuts(Promise.resolve(toDurableResponse(answer, 'k', { attempts: 1 }))).json(),
+  );
   const stepsUs = steps.reduce((sum, s) => sum + s.us, 0);
   const toResponseUs = await perCall(n, () => toResponse(answer));
 
