@@ -78,6 +78,21 @@ describe('a keyed write', () => {
     expect(body).toEqual({ id: 'po_2' });
   });
 
+  it('its .text() and .json() shortcuts read the answer (an empty one as \'\'), and leave the response readable', async () => {
+    server.use(answering('/v1/payouts', () => HttpResponse.text('{"id":"po_3","note":"\u00e9t\u00e9"}', { status: 201 })).handler);
+    server.use(answering('/v1/empty', () => new HttpResponse(null, { status: 204 })).handler);
+    const client = api();
+    const call = client.post('v1/payouts', { json: {} });
+    await expect(call.text()).resolves.toBe('{"id":"po_3","note":"été"}');
+    await expect(call.json()).resolves.toEqual({ id: 'po_3', note: 'été' });
+    await expect((await call).text()).resolves.toBe('{"id":"po_3","note":"été"}');
+    await expect(client.post('v1/empty', { json: {} }).json()).resolves.toBe('');
+    // Once the caller has read the body itself, a shortcut says so, as ky's would.
+    const read = client.post('v1/payouts', { json: {} });
+    await (await read).text();
+    await expect(read.text()).rejects.toThrow(TypeError);
+  });
+
   it('put, patch and delete are keyed like post', async () => {
     const { handler, seen } = answering('/v1/things/1', () => HttpResponse.json({}));
     server.use(handler);
