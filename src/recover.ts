@@ -8,7 +8,7 @@
  * moment. Anything else is reported as `skipped`, never sent.
  */
 import { IdempotencyError } from './errors.js';
-import { timeLimit } from './time-limit.js';
+import { timeLimit, whenAborted } from './time-limit.js';
 import { emit } from './events.js';
 import type { NormalizedOptions } from './options.js';
 import { Lease } from './ownership.js';
@@ -142,8 +142,9 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
     // Full: wait for a slot. Idle: wait for the next poll. Either way the stop cuts it short.
     const slotFreed = room > claimed.length ? [] : [Promise.race(running)];
     // The poll as a time limit ended after the race: no timer or listener on `signal` outlives a turn.
+    // A stop that came while claiming has already aborted it.
     const poll = timeLimit(signal, pollMs);
-    await Promise.race([new Promise((resolve) => poll.signal.addEventListener('abort', resolve, { once: true })), woken, ...slotFreed]).catch(() => {});
+    await Promise.race([whenAborted(poll.signal), woken, ...slotFreed]).catch(() => {});
     poll.end();
   }
   await Promise.allSettled(running);

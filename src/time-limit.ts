@@ -39,6 +39,14 @@ export function timeLimit(parent: AbortSignal, ms: number | false): TimeLimit {
   };
 }
 
+/** Resolves once `signal` aborts — at once if it already has, which an `abort` listener alone would never hear. */
+export function whenAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts; leaves nothing behind either way. */
 export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -162,3 +162,33 @@ describe('recover()', () => {
     expect((await clientOn(store).pending()).map((intent) => intent.idempotencyKey)).toEqual(['mine']);
   });
 });
+
+describe('relay()', () => {
+  it('returns once stopped, even when the stop comes while it is claiming', async () => {
+    const store = memoryStore();
+    let claiming: () => void = () => {};
+    const claimStarted = new Promise<void>((resolve) => (claiming = resolve));
+    let finishClaim: () => void = () => {};
+    // The store's own claim, held open until the test has stopped the relay.
+    const held: IntentStore = {
+      get: (scope, id) => store.get(scope, id),
+      create: (intent, options) => store.create(intent, options),
+      update: (scope, id, version, change) => store.update(scope, id, version, change),
+      list: (query) => store.list(query),
+      compact: (now) => store.compact(now),
+      close: () => store.close(),
+      claim: async (request) => {
+        claiming();
+        await new Promise<void>((resolve) => (finishClaim = resolve));
+        return store.claim(request);
+      },
+    };
+    const stop = new AbortController();
+    // A poll far longer than the test: only the stop can end the relay's wait.
+    const relaying = createClient({ prefix: server.url, store: held }).relay({ signal: stop.signal, pollMs: 600_000 });
+    await claimStarted;
+    stop.abort();
+    finishClaim();
+    await expect(relaying).resolves.toBeUndefined();
+  });
+});
