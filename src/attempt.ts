@@ -20,7 +20,6 @@ export interface WireRequest {
 
 export async function sendAttempt(request: WireRequest, timeout: number | false, signal: AbortSignal, options: NormalizedOptions): Promise<Answer> {
   const limit = timeLimit(signal, timeout);
-  const fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   try {
     const response = await ky(request.url, {
       method: request.method,
@@ -32,7 +31,10 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
       // The limit goes to fetch, not to ky: ky would join it to its own signal with
       // AbortSignal.any, whose dependent signals outlive the call until collected — a cost paid
       // on every attempt. Given to fetch, it aborts the same request and the body being read.
-      fetch: (input, init) => fetch(input, { ...init, signal: limit.signal }),
+      fetch: (input, init) => {
+        const limited = { ...init, signal: limit.signal };
+        return options.fetch ? options.fetch(input, limited) : globalThis.fetch(input, limited);
+      },
       hooks: options.hooks,
     });
     const bytes = new Uint8Array(await response.arrayBuffer());

@@ -89,11 +89,11 @@ export function makeCreateClient(platform: Platform) {
       // Settled, its outcome still being written: this is a repeat, not a twin, and gets what the journal will say.
       if (flight?.settled?.state === 'succeeded' || flight?.settled?.state === 'failed') return Promise.resolve(asJournalAnswer(flight.settled));
       if (flight === undefined) {
-        const current: Flight = { fingerprint: call.fingerprint, settlement: undefined as never, controller: new AbortController(), callers: 0 };
+        const controller = new AbortController();
         // The slot stays taken until the outcome is recorded, so a next call with this key finds
         // it in the journal rather than waiting out this client's own lease.
         const release = () => flights.get(slot) === current && flights.delete(slot);
-        current.settlement = runCall(call, options, current.controller.signal).then(
+        const settlement = runCall(call, options, controller.signal).then(
           (settled) => {
             current.settled = settled;
             if (settled.journaled === undefined) release();
@@ -111,6 +111,7 @@ export function makeCreateClient(platform: Platform) {
             throw error;
           },
         );
+        const current: Flight = { fingerprint: call.fingerprint, settlement, controller, callers: 0 };
         flight = current;
         flights.set(slot, current);
       }

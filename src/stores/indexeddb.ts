@@ -9,6 +9,7 @@ import {
   isClaimable,
   isCompactable,
   isKnownState,
+  toSummary,
   type CreateOptions,
   refuseTransaction,
 } from './store.js';
@@ -180,6 +181,3 @@ function oldestFirst(records: Intent[]): Intent[] {
   return records.filter((intent) => isKnownState(intent.state)).sort((a, b) => a.createdAt - b.createdAt);
 }
 
-function toSummary({ body: _body, response: _response, headers: _headers, traceparent: _traceparent, ...summary }: Intent): IntentSummary {
-  return summary;
-}

@@ -8,6 +8,7 @@ import {
   isClaimable,
   isCompactable,
   isKnownState,
+  toSummary,
   type CreateOptions,
   refuseTransaction,
 } from './store.js';
@@ -90,9 +91,6 @@ class MemoryStore implements IntentStore {
   }
 }
 
-function toSummary({ body: _body, response: _response, headers: _headers, traceparent: _traceparent, ...summary }: Intent): IntentSummary {
-  return { ...summary };
-}
 
 /**
  * A copy that shares nothing with `record`: its fields are strings and numbers but for the header

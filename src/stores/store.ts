@@ -177,6 +177,11 @@ export function isCompactable(intent: Pick<Intent, 'state' | 'expiresAt'>, now: 
   return (intent.state === 'succeeded' || intent.state === 'failed') && intent.expiresAt <= now;
 }
 
+/** The summary `list` gives of a whole intent, for stores that keep whole records: a new object, payloads left out. */
+export function toSummary({ body: _body, response: _response, headers: _headers, traceparent: _traceparent, ...summary }: Intent): IntentSummary {
+  return summary;
+}
+
 /** Whether a claimant may take the intent now: the rule `claim` applies, for stores that filter in code. */
 export function isClaimable(intent: IntentSummary, request: ClaimRequest): boolean {
   return (
