@@ -24,16 +24,19 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
     const response = await ky(request.url, {
       method: request.method,
       headers: request.headers,
-      body: request.body as BodyInit | undefined,
+      // Hooks may read the body (to sign it, say); without them ky's request needs none, and is cheaper without.
+      ...(options.hooks === undefined ? {} : { body: request.body as BodyInit | undefined }),
       timeout: false,
       retry: 0,
       throwHttpErrors: false,
-      // The limit goes to fetch, not to ky: ky would join it to its own signal with
-      // AbortSignal.any, whose dependent signals outlive the call until collected — a cost paid
-      // on every attempt. Given to fetch, it aborts the same request and the body being read.
-      fetch: (input, init) => {
-        const limited = { ...init, signal: limit.signal };
-        return options.fetch ? options.fetch(input, limited) : globalThis.fetch(input, limited);
+      // What goes out is ky's request (its URL and headers, as hooks left them) with the journaled
+      // bytes as the body, always: a request built afresh rather than one wrapped around ky's,
+      // whose body fetch would pipe through a stream of its own. The limit goes to fetch, not to
+      // ky, which would join it to its own signal with AbortSignal.any.
+      fetch: (input) => {
+        const { method, url, headers } = input as Request;
+        const init: RequestInit = { method, headers, body: request.body as BodyInit | undefined, signal: limit.signal };
+        return options.fetch ? options.fetch(url, init) : globalThis.fetch(url, init);
       },
       hooks: options.hooks,
     });

@@ -53,8 +53,8 @@ describe('autoRecover', () => {
       prefix: PREFIX,
       store,
       autoRecover: true,
-      fetch: async (input) => {
-        sent.push(new Request(input).headers.get('idempotency-key') ?? '');
+      fetch: async (input, init) => {
+        sent.push(new Request(input, init).headers.get('idempotency-key') ?? '');
         return Response.json({ ok: true }, { status: 201 });
       },
       on: { recovery: (event) => recovered(event.state) },

@@ -134,4 +134,19 @@ describe('json is encoded as JSON, or refused before any I/O', () => {
     await api().post('v1/payouts', { json: { amount: 1 } });
     expect(server.requests[0]?.headers['content-type']).toBe('application/json');
   });
+
+  it('values with toJSON (a Date) and nested arrays are encoded exactly as JSON.stringify does', async () => {
+    const json = { at: new Date(0), amounts: [[1, 2], { currency: 'usd' }], memo: null };
+    await api().post('v1/payouts', { json });
+    expect(server.requests[0]?.body.toString()).toBe(JSON.stringify(json));
+  });
+
+  it('a beforeRequest hook reads the body that is sent, and the journaled bytes are what goes out', async () => {
+    const seen: string[] = [];
+    const hooks = { beforeRequest: [async ({ request }: { request: Request }) => void seen.push(await request.clone().text())] };
+    dropFirst();
+    await api(memoryStore(), { hooks }).post('v1/payouts', { json: { amount: 7 } });
+    expect(seen).toEqual(['{"amount":7}', '{"amount":7}']);
+    expect(server.requests.map((request) => request.body.toString())).toEqual(['{"amount":7}', '{"amount":7}']);
+  });
 });
