@@ -50,6 +50,8 @@ export interface Transport {
   retry: RetryPolicy;
   /** When it gives up for now, the intent is left to others after this many ms (0: at once). */
   retryLaterMs?: number;
+  /** The intent's URL, where the caller has it parsed already. */
+  url?: URL;
 }
 
 /** An intent this client owns now, with its lease. */
@@ -80,7 +82,7 @@ export function emitEnd(about: ReturnType<typeof describe>, { state, replayed = 
 /** Sends an owned intent until it settles, gives up for now, or ownership is lost; records the result. */
 export async function sendOwned({ intent, lease }: Owned, transport: Transport, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
   const about = describe(intent, options);
-  const url = new URL(intent.url);
+  const url = transport.url ?? new URL(intent.url);
   const headers = mergeHeaders(transport.headers, intent.headers);
   headers.set(intent.keyHeader, formatKey(intent.idempotencyKey, intent.keyFormat));
   const total = timeLimit(signal, transport.totalTimeout);

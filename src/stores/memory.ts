@@ -37,7 +37,9 @@ class MemoryStore implements IntentStore {
     if (!intents) this.#scopes.set(intent.scope, (intents = new Map()));
     const existing = intents.get(intent.id);
     if (existing) return copied(existing);
-    intents.set(intent.id, { ...copied(intent), version: 1 });
+    const stored = copied(intent);
+    stored.version = 1;
+    intents.set(intent.id, stored);
     return undefined;
   }
 
@@ -45,8 +47,9 @@ class MemoryStore implements IntentStore {
     const intent = this.#scopes.get(scope)?.get(id);
     if (!intent || intent.version !== version) return undefined;
     // A field given as undefined is left as it is, as the sqlite store does.
-    for (const [field, value] of Object.entries(copied(change))) {
-      if (value !== undefined) Object.assign(intent, { [field]: value });
+    const copy = copied(change);
+    for (const field of Object.keys(copy) as Array<keyof IntentChange>) {
+      if (copy[field] !== undefined) (intent as Record<keyof IntentChange, unknown>)[field] = copy[field];
     }
     return ++intent.version;
   }
