@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createClient, memoryStore, TimeoutError, type ClientOptions, type IntentStore } from '../src/index.js';
+import { createClient, memoryStore, NetworkError, TimeoutError, type ClientOptions, type IntentStore } from '../src/index.js';
 import { type RawRequest, useRawServer } from './support/raw-server.js';
 
 const server = useRawServer();
@@ -60,6 +60,32 @@ describe('the per-attempt timeout covers the body, not only the headers', () => 
       .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(String(error)).not.toContain('tok_in_query');
+  });
+});
+
+describe('an answer cut off mid-body', () => {
+  /** Headers and half the body, then the socket is destroyed. */
+  function cutOff(_request: RawRequest, res: ServerResponse) {
+    res.writeHead(201, { 'content-type': 'application/json', 'content-length': '40' });
+    res.write('{"id":"po_1",', () => res.socket?.destroy());
+  }
+
+  it('is a network error: retried with the same key, and the next whole answer is the one handed back', async () => {
+    let answered = 0;
+    server.answer((request, res) => (answered++ === 0 ? cutOff(request, res) : res.writeHead(201, { 'content-type': 'application/json' }).end('{"id":"po_1"}')));
+    const reasons: string[] = [];
+    const response = await api(memoryStore(), { retry: { limit: 1, delay: () => 0 }, on: { retry: (event) => void reasons.push(event.reason) } })
+      .post('v1/payouts', { json: { amount: 5 }, idempotencyKey: 'cut-off' });
+    expect(await response.json()).toEqual({ id: 'po_1' });
+    expect(reasons).toEqual(['network error']);
+    expect(server.requests.map((request) => request.headers['idempotency-key'])).toEqual(['cut-off', 'cut-off']);
+  });
+
+  it('with no retry left, the call fails with a NetworkError and the intent stays pending', async () => {
+    server.answer(cutOff);
+    const store = memoryStore();
+    await expect(api(store, { retry: { limit: 0 } }).post('v1/payouts', { json: { amount: 5 } })).rejects.toBeInstanceOf(NetworkError);
+    expect(await storedIntent(store)).toMatchObject({ state: 'pending', attempts: 1, owner: null });
   });
 });
 
