@@ -9,7 +9,6 @@
  * directly: ky would build a Request and merge options on every attempt only for fetch to copy it.
  */
 import ky, { NetworkError, TimeoutError } from 'ky';
-import isNetworkError from 'is-network-error';
 import type { NormalizedOptions } from './options.js';
 import type { Answer } from './response.js';
 import { timeLimit } from './time-limit.js';
@@ -25,11 +24,17 @@ export interface WireRequest {
 
 export async function sendAttempt(request: WireRequest, timeout: number | false, signal: AbortSignal, options: NormalizedOptions): Promise<Answer> {
   const limit = timeLimit(signal, timeout);
+  // ky's errors carry the request it sent, credentials and all: ours name it, and nothing more.
+  const shown = () => new Request(request.shownUrl, { method: request.method });
   // The journaled bytes go out on every attempt, whatever a hook did to ky's request body. The
   // limit goes to fetch, not to ky, which would join it to its own signal with AbortSignal.any.
-  const send = (url: string, method: string, headers: Headers): Promise<Response> => {
+  const send = async (url: string, method: string, headers: Headers): Promise<Response> => {
     const init: RequestInit = { method, headers, body: request.body as BodyInit | undefined, signal: limit.signal };
-    return options.fetch ? options.fetch(url, init) : globalThis.fetch(url, init);
+    try {
+      return await (options.fetch ? options.fetch(url, init) : globalThis.fetch(url, init));
+    } catch (error) {
+      throw unanswered(error, shown);
+    }
   };
   try {
     const response =
@@ -51,14 +56,12 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
             },
             hooks: options.hooks,
           });
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    return { status: response.status, statusText: response.statusText, headers: response.headers, bytes, url: response.url };
+    const body = await response.arrayBuffer().catch((error: unknown) => {
+      throw unanswered(error, shown);
+    });
+    return { status: response.status, statusText: response.statusText, headers: response.headers, bytes: new Uint8Array(body), url: response.url };
   } catch (error) {
-    // ky's errors carry the request it sent, credentials and all: ours name it, and nothing more.
-    const shown = new Request(request.shownUrl, { method: request.method });
-    if (limit.expired && !signal.aborted) throw new TimeoutError(shown);
-    const unanswered = networkFailure(error);
-    if (unanswered !== undefined) throw new NetworkError(shown, { cause: unanswered });
+    if (limit.expired && !signal.aborted) throw new TimeoutError(shown());
     throw error;
   } finally {
     limit.end();
@@ -66,13 +69,10 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
 }
 
 /**
- * The platform's error, when the request or its answer's body failed on the network: fetch's own
- * TypeError ("fetch failed", "terminated"...), as ky found it or as it came. Bun rejects a dropped
- * connection with TypeError('ECONNRESET: ...') and a `code`, which neither recognises.
+ * fetch rejects with a TypeError when the network fails the request, and reading the answer's
+ * body does when the connection breaks mid-way (the Fetch standard; an abort is a DOMException).
+ * Caught where only fetch can have thrown, it is ky's NetworkError: retried with the same key.
  */
-function networkFailure(error: unknown): Error | undefined {
-  if (error instanceof NetworkError) return error.cause as Error;
-  if (isNetworkError(error)) return error;
-  if (error instanceof TypeError && typeof (error as { code?: unknown }).code === 'string') return error;
-  return undefined;
+function unanswered(error: unknown, shown: () => Request): unknown {
+  return error instanceof TypeError ? new NetworkError(shown(), { cause: error }) : error;
 }
