@@ -2,7 +2,7 @@
  * Server answer → what it means for the operation. SPEC's classification table lives here, and
  * only here: the known codes, the idempotency signal, and the replay markers.
  */
-import { type Answer, toResponse } from './response.js';
+import { type Answer, answerText, toResponse } from './response.js';
 
 /** What a `classify` option may teach the client about an unusual server. */
 export type IdempotencyAnswerKind = 'mismatch' | 'conflict' | 'invalid-key';
@@ -99,7 +99,7 @@ export function classifyAnswer(answer: Answer, options: ClassifyOptions): Verdic
   if (status >= 200 && status < 300) {
     return { kind: 'success', replayed: isReplayed(answer.headers, options.replayHeaders) };
   }
-  const text = new TextDecoder().decode(answer.bytes);
+  const text = answerText(answer);
   const body = parseBody(text);
   const codes = candidateCodes(body);
   const taught = options.classify?.(toResponse(answer), body);

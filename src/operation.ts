@@ -23,7 +23,7 @@ import type { NormalizedOptions } from './options.js';
 import { Lease } from './ownership.js';
 import { mergeHeaders, type PreparedCall } from './request.js';
 import { sleep, timeLimit } from './time-limit.js';
-import { type Answer, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
+import { type Answer, answerText, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
 import { reachedServer } from './reach.js';
 import { parseRetryAfter, RetryableAnswer, type RetryEvent, type RetryPolicy, retryReason, withRetries } from './retry.js';
 import { type Intent, type IntentState, isKnownState } from './stores/store.js';
@@ -62,7 +62,7 @@ export interface Owned {
 
 /** A caller's call: journal it (or find it journaled), take ownership, send, settle. */
 export async function runCall(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
-  const about = describe({ ...call, url: call.url.href }, options);
+  const about = describe({ idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href }, options);
   emit(options.on, 'start', { ...about, recovery: false });
   const settlement = await operate(call, options, signal).catch((error: unknown): Settlement => ({ state: undefined, error }));
   emitEnd(about, settlement, options);
@@ -83,8 +83,7 @@ export function emitEnd(about: ReturnType<typeof describe>, { state, replayed = 
 export async function sendOwned({ intent, lease }: Owned, transport: Transport, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
   const about = describe(intent, options);
   const url = transport.url ?? new URL(intent.url);
-  const headers = mergeHeaders(transport.headers, intent.headers);
-  headers.set(intent.keyHeader, formatKey(intent.idempotencyKey, intent.keyFormat));
+  const headers = wireHeaders(transport.headers, intent);
   const total = timeLimit(signal, transport.totalTimeout);
   const deadline = total.signal;
 
@@ -132,6 +131,20 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
     return { state, answer, replayed: verdict.replayed, attempts, journaled };
   }
   return { state, answer, error: answerError(verdict, answer, intent, options), attempts, journaled };
+}
+
+/**
+ * What an owned intent is sent with: the transport's headers (the credentials of this moment),
+ * the intent's stored ones and its own key header. A call's headers hold all of that already,
+ * as long as the intent is the one it journaled: then they go as they are, with no copy.
+ */
+function wireHeaders(headers: Headers, intent: Intent): Headers {
+  const key = formatKey(intent.idempotencyKey, intent.keyFormat);
+  const complete = headers.get(intent.keyHeader) === key && Object.entries(intent.headers).every(([name, value]) => headers.get(name) === value);
+  if (complete) return headers;
+  const merged = mergeHeaders(headers, intent.headers);
+  merged.set(intent.keyHeader, key);
+  return merged;
 }
 
 /** Why an attempt loop stopped without a final answer, as the error the caller sees. */
@@ -318,7 +331,7 @@ export function answerError(verdict: Verdict, answer: Answer, intent: Pick<Inten
   if (refusal === undefined) {
     // The request in the error names what was sent, never with its credentials.
     const error = new HTTPError(response, new Request(url, { method }), {} as KyNormalizedOptions);
-    const text = new TextDecoder().decode(answer.bytes);
+    const text = answerText(answer);
     return Object.assign(error, { idempotencyKey, data: text === '' ? undefined : parseBody(text) });
   }
   const [ErrorClass, says] = refusal;

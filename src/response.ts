@@ -28,6 +28,14 @@ export interface Answer {
   url: string;
 }
 
+/** One decoder for every answer: a TextDecoder is costly to build and, used without `stream`, keeps no state. */
+const utf8 = new TextDecoder();
+
+/** An answer's bytes as text (UTF-8, a BOM dropped), as `Response.text()` reads them. */
+export function answerText(answer: Pick<Answer, 'bytes'>): string {
+  return utf8.decode(answer.bytes);
+}
+
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 export function toResponse(answer: Answer): Response {
@@ -78,7 +86,7 @@ export function withShortcuts(promise: Promise<DurableResponse>): DurableRespons
   const text = async () => {
     const response = await promise;
     const bytes = answerBytes.get(response);
-    return bytes === undefined || response.bodyUsed ? response.text() : new TextDecoder().decode(bytes);
+    return bytes === undefined || response.bodyUsed ? response.text() : answerText({ bytes });
   };
   const shortcuts = {
     json: async () => {

@@ -15,18 +15,17 @@ export interface TimeLimit {
 }
 
 export function timeLimit(parent: AbortSignal, ms: number | false): TimeLimit {
+  // No limit: the parent's signal is the whole story, and nothing needs ending.
+  if (ms === false) return { signal: parent, expired: false, end: () => {} };
   const controller = new AbortController();
   let expired = false;
   const follow = () => controller.abort(parent.reason);
   if (parent.aborted) follow();
   else parent.addEventListener('abort', follow, { once: true });
-  const timer =
-    ms === false
-      ? undefined
-      : setTimeout(() => {
-          expired = true;
-          controller.abort(new DOMException('The time limit ran out', 'TimeoutError'));
-        }, ms);
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort(new DOMException('The time limit ran out', 'TimeoutError'));
+  }, ms);
   return {
     signal: controller.signal,
     get expired() {
