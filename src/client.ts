@@ -14,7 +14,7 @@ import {
 } from './recover.js';
 import { normalizeRetry, stopWhenOffline } from './retry.js';
 import { mergeHeaders, type PreparedCall, prepareCall, resolveUrl } from './request.js';
-import { type DurableResponse, type DurableResponsePromise, toDurableResponse, withShortcuts } from './response.js';
+import { type CallResult, callPromise, type DurableResponsePromise } from './response.js';
 
 export type Input = string | URL;
 
@@ -83,7 +83,8 @@ export function makeCreateClient(platform: Platform) {
 
     /** Two calls for one intent share one operation; each caller keeps its own signal. */
     function join(call: PreparedCall, signal: AbortSignal | undefined): Promise<Settlement> {
-      const slot = `${call.scope}\n${call.id}`;
+      // A client has one scope: the intent's id alone names its slot.
+      const slot = call.id;
       let flight = flights.get(slot);
       if (flight !== undefined && flight.fingerprint !== call.fingerprint) return Promise.resolve(mismatch(call, options));
       // Settled, its outcome still being written: this is a repeat, not a twin, and gets what the journal will say.
@@ -125,7 +126,7 @@ export function makeCreateClient(platform: Platform) {
 
     function keyed(method: KeyedMethod) {
       return (input: Input, callOptions: CallOptions = {}): DurableResponsePromise => {
-        const response = (async (): Promise<DurableResponse> => {
+        const result = (async (): Promise<CallResult> => {
           // Aborted before the call: nothing is journaled, so nothing is sent later either.
           callOptions.signal?.throwIfAborted();
           const call = await prepareCall(method, input, callOptions, options);
@@ -136,9 +137,9 @@ export function makeCreateClient(platform: Platform) {
           const { answer, error } = settlement;
           // throwHttpErrors: false hands back plain non-2xx answers; idempotency errors still throw.
           if (answer === undefined || (error !== undefined && !(error instanceof HTTPError && !call.throwHttpErrors))) throw error;
-          return toDurableResponse(answer, call.idempotencyKey, settlement);
+          return { answer, idempotencyKey: call.idempotencyKey, replayed: settlement.replayed, attempts: settlement.attempts };
         })();
-        return withShortcuts(response);
+        return callPromise(result);
       };
     }
 

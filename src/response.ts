@@ -38,24 +38,49 @@ export function answerText(answer: Pick<Answer, 'bytes'>): string {
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
-export function toResponse(answer: Answer): Response {
-  const body = NULL_BODY_STATUSES.has(answer.status) ? null : (answer.bytes as BodyInit);
-  const response = new Response(body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
-  if (answer.url) Object.defineProperty(response, 'url', { value: answer.url });
-  return response;
+/**
+ * A Response made from an answer in hand. It keeps the URL the answer came from, which a
+ * constructed Response cannot be given: a getter of the class, rather than a property defined
+ * on each instance.
+ */
+class AnswerResponse extends Response {
+  readonly #url: string;
+
+  constructor(answer: Answer) {
+    const body = NULL_BODY_STATUSES.has(answer.status) ? null : (answer.bytes as BodyInit);
+    super(body, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+    this.#url = answer.url;
+  }
+
+  override get url(): string {
+    return this.#url;
+  }
 }
 
-/** The bytes behind each response handed out, for the promise's shortcuts. */
-const answerBytes = new WeakMap<Response, Uint8Array>();
+export function toResponse(answer: Answer): Response {
+  return new AnswerResponse(answer);
+}
+
+/** What a call hands back: the answer as a Response, and what the operation did. */
+class CallResponse extends AnswerResponse implements DurableResponse {
+  readonly idempotencyKey: string;
+  readonly replayed: boolean;
+  readonly attempts: number;
+
+  constructor(answer: Answer, idempotencyKey: string, replayed: boolean, attempts: number) {
+    super(answer);
+    this.idempotencyKey = idempotencyKey;
+    this.replayed = replayed;
+    this.attempts = attempts;
+  }
+}
 
 export function toDurableResponse(
   answer: Answer,
   idempotencyKey: string,
   { replayed = false, attempts = 0 }: { replayed?: boolean; attempts?: number },
 ): DurableResponse {
-  const response = Object.assign(toResponse(answer), { idempotencyKey, replayed, attempts });
-  answerBytes.set(response, answer.bytes);
-  return response;
+  return new CallResponse(answer, idempotencyKey, replayed, attempts);
 }
 
 /** A journaled answer keeps no credential (Set-Cookie above all). */
@@ -77,25 +102,82 @@ export function fromStoredResponse(stored: StoredResponse, url: string): Answer 
   };
 }
 
+/** What a keyed call ends with, before any Response is made of it. */
+export interface CallResult {
+  answer: Answer;
+  idempotencyKey: string;
+  replayed?: boolean;
+  attempts?: number;
+}
+
 /**
- * ky's shortcuts: `await api.post(...).json()`. An empty body reads as '' for json(), as in ky.
- * `json()` and `text()` decode the answer's bytes, already in memory, rather than stream them
- * out of the response again; like a shortcut reading a clone, they leave its body unread.
+ * The promise a keyed call returns, with ky's shortcuts: `await api.post(...).json()`.
+ *
+ * The Response is made only once someone awaits the promise itself (or calls `then`): `json()`
+ * and `text()` decode the answer's bytes, already in memory, so the common `.json()` call never
+ * builds one — nor its body stream. Like a shortcut reading a clone, they leave the response's
+ * body unread. A failure rejects the promise at once, as any call's does, so a call nobody
+ * handles is reported. An empty body reads as '' for json(), as in ky.
  */
-export function withShortcuts(promise: Promise<DurableResponse>): DurableResponsePromise {
-  const text = async () => {
-    const response = await promise;
-    const bytes = answerBytes.get(response);
-    return bytes === undefined || response.bodyUsed ? response.text() : answerText({ bytes });
-  };
-  const shortcuts = {
-    json: async () => {
-      const body = await text();
-      return body === '' ? '' : JSON.parse(body);
-    },
-    text,
-    arrayBuffer: async () => (await promise).arrayBuffer(),
-    blob: async () => (await promise).blob(),
-  };
-  return Object.assign(promise, shortcuts) as unknown as DurableResponsePromise;
+class CallPromise extends Promise<DurableResponse> implements DurableResponsePromise {
+  // then() and friends give plain promises, not more of these.
+  static override get [Symbol.species]() {
+    return Promise;
+  }
+
+  #result!: Promise<CallResult>;
+  #resolve!: (response: DurableResponse) => void;
+  #response: DurableResponse | undefined;
+  #built = false;
+
+  static of(result: Promise<CallResult>): CallPromise {
+    let resolve!: (response: DurableResponse) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new CallPromise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.#result = result;
+    promise.#resolve = resolve;
+    result.catch(reject);
+    return promise;
+  }
+
+  override then<A = DurableResponse, B = never>(
+    onfulfilled?: ((response: DurableResponse) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    if (!this.#built) {
+      this.#built = true;
+      this.#result.then(({ answer, idempotencyKey, replayed, attempts }) => {
+        this.#response = toDurableResponse(answer, idempotencyKey, { replayed, attempts });
+        this.#resolve(this.#response);
+      }, () => {});
+    }
+    return super.then(onfulfilled, onrejected);
+  }
+
+  async text(): Promise<string> {
+    // The shortcut's caller handles a failure: the promise's own rejection is not left unhandled.
+    Promise.prototype.then.call(this, undefined, () => {});
+    const { answer } = await this.#result;
+    return this.#response?.bodyUsed ? this.#response.text() : answerText(answer);
+  }
+
+  async json<T = unknown>(): Promise<T> {
+    const body = await this.text();
+    return (body === '' ? '' : JSON.parse(body)) as T;
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    return (await this).arrayBuffer();
+  }
+
+  async blob(): Promise<Blob> {
+    return (await this).blob();
+  }
+}
+
+export function callPromise(result: Promise<CallResult>): DurableResponsePromise {
+  return CallPromise.of(result);
 }

@@ -93,6 +93,33 @@ describe('a keyed write', () => {
     await expect(read.text()).rejects.toThrow(TypeError);
   });
 
+  it('its promise is a Promise that resolves to one Response, however often it is awaited, before or after a shortcut', async () => {
+    server.use(answering('/v1/payouts', () => HttpResponse.json({ id: 'po_4' }, { status: 201 })).handler);
+    const call = api().post('v1/payouts', { json: {} });
+    expect(call).toBeInstanceOf(Promise);
+    await expect(call.json()).resolves.toEqual({ id: 'po_4' });
+    const response = await call;
+    expect(await call).toBe(response);
+    expect(await Promise.all([call, call.then((again) => again)])).toEqual([response, response]);
+    expect(await response.json()).toEqual({ id: 'po_4' });
+  });
+
+  it('a failing call read only through a shortcut rejects there, and leaves no rejection unhandled', async () => {
+    server.use(answering('/v1/payouts', () => HttpResponse.json({ error: 'bad_request' }, { status: 400 })).handler);
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      await expect(api().post('v1/payouts', { json: {} }).json()).rejects.toBeInstanceOf(HTTPError);
+      await expect(api().post('v1/payouts', { json: {} }).text()).rejects.toBeInstanceOf(HTTPError);
+      // Node reports an unhandled rejection once the microtask queue has drained: one turn of the loop.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('put, patch and delete are keyed like post', async () => {
     const { handler, seen } = answering('/v1/things/1', () => HttpResponse.json({}));
     server.use(handler);
