@@ -8,9 +8,11 @@ const encoder = new TextEncoder();
 
 /** SHA-256 (hex) of method, path with query, and body bytes: what "the same request" means. */
 export async function fingerprint(method: string, url: URL, body: Uint8Array | undefined, sha256: Sha256): Promise<string> {
-  const head = encoder.encode(`${method}\n${url.pathname}${url.search}\n`);
-  const data = new Uint8Array(head.length + (body?.length ?? 0));
-  data.set(head);
-  if (body) data.set(body, head.length);
-  return sha256(data);
+  const head = `${method}\n${url.pathname}${url.search}\n`;
+  const bodyLength = body?.length ?? 0;
+  // One buffer for both, the head encoded straight into it: UTF-8 takes at most 3 bytes per UTF-16 unit.
+  const data = new Uint8Array(head.length * 3 + bodyLength);
+  const { written } = encoder.encodeInto(head, data);
+  if (body) data.set(body, written);
+  return sha256(data.subarray(0, written + bodyLength));
 }
