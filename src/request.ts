@@ -83,32 +83,16 @@ export function pickPersisted(headers: Headers, allowed: ReadonlySet<string>): R
 /** `application/json`, `application/merge-patch+json`, `application/problem+json`...: a caller's choice `json` keeps. */
 const JSON_FAMILY = /^application\/([\w.-]+\+)?json\b/i;
 
-/**
- * JSON.stringify drops functions and symbols silently (or returns undefined): that would journal a
- * request nobody meant. A plain value is encoded as it is; anything else goes through a replacer
- * that refuses them — not for every call, as a replacer takes JSON.stringify off its fast path.
- */
+/** JSON.stringify drops functions and symbols silently (or returns undefined): that would journal a request nobody meant. */
 function encodeJson(value: unknown): string {
-  const text = isPlainJson(value, 0) ? JSON.stringify(value) : JSON.stringify(value, refuseUnencodable);
+  const text = JSON.stringify(value, (_key, item: unknown) => {
+    if (typeof item === 'function' || typeof item === 'symbol') {
+      throw new TypeError(`\`json\` holds a ${typeof item}, which JSON cannot encode: nothing was journaled or sent.`);
+    }
+    return item;
+  });
   if (text === undefined) throw new TypeError('`json` cannot be encoded as JSON: nothing was journaled or sent.');
   return text;
-}
-
-/** True when JSON.stringify encodes every value as it is: no function, symbol or toJSON, nor nesting deeper than a payload has (a cycle). */
-function isPlainJson(value: unknown, depth: number): boolean {
-  if (typeof value === 'function' || typeof value === 'symbol') return false;
-  if (typeof value !== 'object' || value === null) return true;
-  if (depth > 64 || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  if (Array.isArray(value)) return value.every((item) => isPlainJson(item, depth + 1));
-  for (const key of Object.keys(value)) if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
-  return true;
-}
-
-function refuseUnencodable(_key: string, item: unknown): unknown {
-  if (typeof item === 'function' || typeof item === 'symbol') {
-    throw new TypeError(`\`json\` holds a ${typeof item}, which JSON cannot encode: nothing was journaled or sent.`);
-  }
-  return item;
 }
 
 /**
