@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --rounds N --ops N --quick]
+ * npm run bench [-- --rounds N --ops N --quick]   (builds dist/ first: the clients compared run the built package)
  *
  * What durable-fetch costs over ky and raw fetch, and over a hand-written durable baseline (an
  * fsync'd file per intent), against a loopback server in a child process; which durable writes a
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     say(`  server: node:http on ${server.url} in a child process (pid ${server.pid}), keep-alive, answers 201 JSON;`);
     say(`          clients run in this process (pid ${process.pid}), so client cpu µs/op below is the client's alone`);
     say(`  clients: ${CLIENTS.map((c) => c.label).join('; ')}`);
+    say('  durable-fetch as built (dist/, which npm run bench builds first), as users run it');
     say(`  each round: fsync samples, then every client at each concurrency, client order rotated per round;`);
     say(`  every measurement gets a fresh client and journal, after untimed warm-up calls; medians across rounds`);
     say();
@@ -168,13 +169,13 @@ async function main(): Promise<void> {
     const overhead = profile.call.wallUs - profile.ky.wallUs;
     const rows = profile.steps.map((s) => [s.step, s.us.toFixed(1), s.what]);
     rows.push(['= steps besides the send', profile.stepsUs.toFixed(1), '']);
-    rows.push(['ky attempt on the wire', profile.sendUs.toFixed(1), 'sendAttempt: ky, loopback round trip, arrayBuffer']);
+    rows.push(['attempt on the wire', profile.sendUs.toFixed(1), 'sendAttempt: fetch (no hooks set), loopback round trip, arrayBuffer']);
     say(table(['step', 'µs/call', 'what runs'], rows));
     say(`  whole call api.post().json(): ${profile.call.wallUs.toFixed(0)} µs wall, ${profile.call.cpuUs.toFixed(0)} µs CPU; ` +
       `ky.post().json(): ${profile.ky.wallUs.toFixed(0)} µs wall, ${profile.ky.cpuUs.toFixed(0)} µs CPU`);
     say(`  durable-fetch over ky: ${overhead.toFixed(0)} µs wall, ${(profile.call.cpuUs - profile.ky.cpuUs).toFixed(0)} µs CPU per call; ` +
       `the steps alone account for ${profile.stepsUs.toFixed(0)} µs`);
-    say(`  of which toResponse (the Response handed back, with its body stream): ${profile.toResponseUs.toFixed(1)} µs each time`);
+    say(`  not in it: the Response (with its body stream) made when the call's promise itself is awaited, ${profile.toResponseUs.toFixed(1)} µs`);
     say();
 
     say('== Browser bundle (esbuild, minified, gzip -9) ==');

@@ -7,8 +7,8 @@ import { mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import ky from 'ky';
-import { createClient, type DurableClient, type IntentStore, memoryStore } from '../../src/index.node.js';
-import { sqliteStore } from '../../src/node.js';
+import type { DurableClient, IntentStore } from '../../src/index.node.js';
+import { createClient, memoryStore, sqliteStore } from './shipped.js';
 
 export const PAYLOAD = { amount: 500, currency: 'usd', destination: 'acct_1HvY7zB2eZvKYlo2', memo: 'bench payout' };
 export const ROUTE = 'v1/payouts';

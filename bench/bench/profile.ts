@@ -2,28 +2,31 @@
  * Where a memoryStore call's microseconds go: each step of the pipeline (key → fingerprint →
  * prepare → journal → own → attempt → classify → settle → respond) run on its own, many times
  * in a row, through the same internal functions a call uses, and set beside a whole call and a
- * bare ky call at concurrency 1. Steps run warm and alone, so their sum is a floor, not an
+ * bare ky call at concurrency 1. The steps run from src (under tsx, whose keepNames adds a little
+ * to each closure they make); the whole call is the built package, as in the throughput runs.
+ * Steps run warm and alone, so their sum is a floor, not an
  * account: what a whole call costs beyond it is scheduling, promises and the garbage the steps
  * leave behind. The profile runs a few times and keeps each figure's lowest: on a shared machine
  * other work only ever adds time.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import ky from 'ky';
 import { sendAttempt } from '../../src/attempt.js';
 import { classifyAnswer } from '../../src/classify.js';
-import { createClient, memoryStore } from '../../src/index.node.js';
+import { memoryStore } from '../../src/index.node.js';
 import { fingerprint } from '../../src/fingerprint.js';
 import { generateKey } from '../../src/key.js';
 import { newIntent } from '../../src/operation.js';
 import { normalizeOptions, type NormalizedOptions } from '../../src/options.js';
 import { Lease } from '../../src/ownership.js';
 import { type PreparedCall, prepareCall } from '../../src/request.js';
-import { type Answer, toDurableResponse, toResponse, toStoredResponse, withShortcuts } from '../../src/response.js';
+import { type Answer, callPromise, toDurableResponse, toStoredResponse } from '../../src/response.js';
 import { timeLimit } from '../../src/time-limit.js';
 import { withRetries } from '../../src/retry.js';
 import type { IntentStore } from '../../src/stores/store.js';
 import { PAYLOAD, ROUTE } from './clients.js';
+import { createClient, memoryStore as shippedMemoryStore } from './shipped.js';
 
 export interface ProfileStep {
   step: string;
@@ -37,9 +40,9 @@ export interface HotPathProfile {
   steps: ProfileStep[];
   /** Sum of the CPU-only steps (everything but the send). */
   stepsUs: number;
-  /** One ky attempt on the wire, as the client sends it. */
+  /** One attempt on the wire, as the client sends it (fetch, as no hooks are set). */
   sendUs: number;
-  /** toResponse alone, inside both classify and respond: a Response (and its body stream) built from the answer's bytes. */
+  /** The Response a call's promise resolves to (with its body stream), made only when the promise itself is awaited: the shortcuts do without. */
   toResponseUs: number;
   /** A whole api.post().json() with memoryStore, and ky.post().json(), at concurrency 1: wall and this process's CPU. */
   call: { wallUs: number; cpuUs: number };
@@ -80,7 +83,7 @@ export async function profileHotPath(baseUrl: string, iterations: number, repeat
 }
 
 async function profileOnce(baseUrl: string, iterations: number): Promise<HotPathProfile> {
-  const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+  const sha256 = (data: Uint8Array) => hash('sha256', data, 'hex');
   const store: IntentStore = memoryStore();
   const options: NormalizedOptions = normalizeOptions({ prefix: baseUrl, store }, { defaultStore: () => store, sha256 });
   const n = iterations;
@@ -130,13 +133,13 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
     const lease = new Lease(store, call.scope, call.id, 1, Date.now() + options.leaseMs, options.leaseMs);
     return lease.finish({ state: 'succeeded', attempts: 1, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answers[i] ?? answer) });
   });
-  await step('respond', 'toDurableResponse + the .json() shortcut (decodes the bytes in hand, JSON.parse)', () =>
-    withShortcuts(Promise.resolve(toDurableResponse(answer, 'k', { attempts: 1 }))).json(),
+  await step('respond', "the call's promise and its .json() shortcut (decodes the bytes in hand, JSON.parse; no Response made)", () =>
+    callPromise(Promise.resolve({ answer, idempotencyKey: 'k', attempts: 1 })).json(),
   );
   const stepsUs = steps.reduce((sum, s) => sum + s.us, 0);
-  const toResponseUs = await perCall(n, () => toResponse(answer));
+  const toResponseUs = await perCall(n, () => toDurableResponse(answer, 'k', { attempts: 1 }));
 
-  const api = createClient({ prefix: baseUrl, store: memoryStore() });
+  const api = createClient({ prefix: baseUrl, store: shippedMemoryStore() });
   const call = await wallAndCpu(n, () => api.post(ROUTE, { json: PAYLOAD }).json());
   await api.close();
   const kyWhole = await wallAndCpu(n, () => ky.post(url, { json: PAYLOAD, retry: 0 }).json());
