@@ -83,6 +83,7 @@ export function emitEnd(about: ReturnType<typeof describe>, { state, replayed = 
 export async function sendOwned({ intent, lease }: Owned, transport: Transport, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
   const about = describe(intent, options);
   const url = transport.url ?? new URL(intent.url);
+  const { origin } = url;
   const headers = wireHeaders(transport.headers, intent);
   const total = timeLimit(signal, transport.totalTimeout);
   const deadline = total.signal;
@@ -106,7 +107,7 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
   let result: { answer: Answer; verdict: Verdict };
   try {
     const onRetry = (event: RetryEvent) => emit(options.on, 'retry', { ...about, ...event, reachedServer: reachedServer(event.error) });
-    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, url.origin, about, options));
+    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, origin, about, options));
   } catch (error) {
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
     const now = Date.now();
@@ -122,7 +123,7 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
 
   const { answer, verdict } = result;
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
-  if (state === 'succeeded') options.retryBudget?.refill(url.origin);
+  if (state === 'succeeded') options.retryBudget?.refill(origin);
   const journaled = lease
     .finish({ state, attempts: intent.attempts + attempts, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answer) })
     .catch(() => false);
@@ -255,8 +256,7 @@ export function mismatch(call: PreparedCall, options: NormalizedOptions): Settle
 /** The record journaled before the first attempt: owned by this client from the start. */
 export function newIntent(call: PreparedCall, options: NormalizedOptions, owner: string | null = options.owner): Intent {
   const now = Date.now();
-  const traceparent = traceparentOf(options.on, () => describe({ ...call, url: call.url.href }, options));
-  return {
+  const intent: Intent = {
     scope: call.scope,
     id: call.id,
     idempotencyKey: call.idempotencyKey,
@@ -266,7 +266,6 @@ export function newIntent(call: PreparedCall, options: NormalizedOptions, owner:
     headers: call.persistedHeaders,
     keyHeader: call.keyHeader,
     keyFormat: call.keyFormat,
-    ...(call.body === undefined ? {} : { body: call.body }),
     fingerprint: call.fingerprint,
     createdAt: now,
     updatedAt: now,
@@ -276,8 +275,12 @@ export function newIntent(call: PreparedCall, options: NormalizedOptions, owner:
     owner,
     leaseUntil: owner === null ? 0 : now + options.leaseMs,
     version: 1,
-    ...(traceparent === undefined ? {} : { traceparent }),
   };
+  // Set only when there is one: a record has no `body` or `traceparent` key at all otherwise.
+  if (call.body !== undefined) intent.body = call.body;
+  const traceparent = traceparentOf(options.on, () => describe({ idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href }, options));
+  if (traceparent !== undefined) intent.traceparent = traceparent;
+  return intent;
 }
 
 /** The store as a call sees it before sending: every failure is an `IdempotencyStoreError`, and nothing has been sent. */
