@@ -62,7 +62,7 @@ export interface Owned {
 
 /** A caller's call: journal it (or find it journaled), take ownership, send, settle. */
 export async function runCall(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
-  const about = describe({ idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href }, options);
+  const about = describeCall(call, options);
   emit(options.on, 'start', { ...about, recovery: false });
   const settlement = await operate(call, options, signal).catch((error: unknown): Settlement => ({ state: undefined, error }));
   emitEnd(about, settlement, options);
@@ -278,7 +278,7 @@ export function newIntent(call: PreparedCall, options: NormalizedOptions, owner:
   };
   // Set only when there is one: a record has no `body` or `traceparent` key at all otherwise.
   if (call.body !== undefined) intent.body = call.body;
-  const traceparent = traceparentOf(options.on, () => describe({ idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href }, options));
+  const traceparent = traceparentOf(options.on, () => describeCall(call, options));
   if (traceparent !== undefined) intent.traceparent = traceparent;
   return intent;
 }
@@ -316,6 +316,11 @@ export function expiredError(intent: Pick<Intent, 'idempotencyKey'>, options: No
 /** What the events and messages say about an intent: never its body, headers or a secret in its URL. */
 export function describe(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions) {
   return { idempotencyKey: intent.idempotencyKey, method: intent.method, url: maskUrl(intent.url, options.secretParams) };
+}
+
+/** describe() of a call, whose URL is still parsed. */
+function describeCall(call: PreparedCall, options: NormalizedOptions) {
+  return describe({ idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href }, options);
 }
 
 /** What each kind of server refusal says, and what to do about it. */

@@ -224,7 +224,7 @@ function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, .
   const { idempotencyKey, url } = describe(intent, options);
   const outcome: RecoveryOutcome = { idempotencyKey, state: state as RecoveryOutcome['state'], url };
   if (error !== undefined) outcome.error = error;
-  else if (answer !== undefined) outcome.response = toDurableResponse(answer, idempotencyKey, details);
+  else if (answer !== undefined) outcome.response = toDurableResponse({ answer, idempotencyKey, ...details });
   return outcome;
 }
 

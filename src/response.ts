@@ -75,11 +75,7 @@ class CallResponse extends AnswerResponse implements DurableResponse {
   }
 }
 
-export function toDurableResponse(
-  answer: Answer,
-  idempotencyKey: string,
-  { replayed = false, attempts = 0 }: { replayed?: boolean; attempts?: number },
-): DurableResponse {
+export function toDurableResponse({ answer, idempotencyKey, replayed = false, attempts = 0 }: CallResult): DurableResponse {
   return new CallResponse(answer, idempotencyKey, replayed, attempts);
 }
 
@@ -126,9 +122,9 @@ class CallPromise extends Promise<DurableResponse> implements DurableResponsePro
   }
 
   #result!: Promise<CallResult>;
-  #resolve!: (response: DurableResponse) => void;
+  /** Until the first `then`, which makes the Response and resolves with it. */
+  #resolve: ((response: DurableResponse) => void) | undefined;
   #response: DurableResponse | undefined;
-  #built = false;
 
   static of(result: Promise<CallResult>): CallPromise {
     let resolve!: (response: DurableResponse) => void;
@@ -147,12 +143,10 @@ class CallPromise extends Promise<DurableResponse> implements DurableResponsePro
     onfulfilled?: ((response: DurableResponse) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    if (!this.#built) {
-      this.#built = true;
-      this.#result.then(({ answer, idempotencyKey, replayed, attempts }) => {
-        this.#response = toDurableResponse(answer, idempotencyKey, { replayed, attempts });
-        this.#resolve(this.#response);
-      }, () => {});
+    const resolve = this.#resolve;
+    if (resolve !== undefined) {
+      this.#resolve = undefined;
+      this.#result.then((result) => resolve((this.#response = toDurableResponse(result))), () => {});
     }
     return super.then(onfulfilled, onrejected);
   }

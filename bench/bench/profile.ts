@@ -137,7 +137,7 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
     callPromise(Promise.resolve({ answer, idempotencyKey: 'k', attempts: 1 })).json(),
   );
   const stepsUs = steps.reduce((sum, s) => sum + s.us, 0);
-  const toResponseUs = await perCall(n, () => toDurableResponse(answer, 'k', { attempts: 1 }));
+  const toResponseUs = await perCall(n, () => toDurableResponse({ answer, idempotencyKey: 'k', attempts: 1 }));
 
   const api = createClient({ prefix: baseUrl, store: shippedMemoryStore() });
   const call = await wallAndCpu(n, () => api.post(ROUTE, { json: PAYLOAD }).json());
