@@ -175,6 +175,7 @@ export function makeCreateClient(platform: Platform) {
         await recovery.stop();
         await flush();
         await options.housekeeping.settled();
+        await options.owner.release();
         await options.store.close();
       },
     };

@@ -29,8 +29,24 @@ export interface DurableEvents {
   throttle?(event: OperationEvent & { origin: string; tokens: number; reason: string; reachedServer: ReachedServer }): unknown;
   /** The server marked its answer as a replay of an earlier one. */
   replay?(event: OperationEvent & { status: number }): unknown;
-  /** The journal settled the call without a request: a `succeeded` answer or a `failed` error repeated, or an `expired` intent refused. */
-  journalAnswer?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' }): unknown;
+  /**
+   * The journal settled the call without a request: a `succeeded` answer or a `failed` error
+   * repeated, an `expired` intent refused, or a `pending` one parked (the server asked for a wait).
+   */
+  journalAnswer?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' | 'pending' }): unknown;
+  /**
+   * The call's key is held by another live owner (another process, tab or replica sending it):
+   * this call waits, sending nothing, until that owner settles or releases it, dies, or its lease
+   * ends (`leaseUntil`, epoch ms on the store's clock) — or until the call's `totalTimeout`.
+   * Said once per owner waited for.
+   */
+  ownerWait?(event: OperationEvent & { owner: string; leaseUntil: number }): unknown;
+  /**
+   * A final answer could not be kept in the journal (larger than the store takes): the intent is
+   * settled without it, so it is never sent again, and a repeat of the key is refused rather than
+   * answered. The caller of this call got the answer.
+   */
+  unstoredAnswer?(event: OperationEvent & { state: 'succeeded' | 'failed'; reason: string }): unknown;
   /** `recover()` or `relay()` finished with one intent; `skipped`: not this client's to send. */
   recovery?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' | 'pending' | 'skipped'; error?: unknown }): unknown;
   /** A listener threw or rejected; the call went on as if it had not. */

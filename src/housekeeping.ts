@@ -29,7 +29,7 @@ export class Housekeeping {
   /** Asks the store to drop what it may, unless a request is still running. */
   compact(): void {
     this.#running ??= this.#store
-      .compact(Date.now())
+      .compact()
       .catch(() => 0)
       .finally(() => (this.#running = undefined));
   }

@@ -20,13 +20,13 @@ import {
 import { emit, traceparentOf } from './events.js';
 import { formatKey } from './key.js';
 import type { NormalizedOptions } from './options.js';
-import { Lease } from './ownership.js';
+import { Lease, monotonicNow } from './ownership.js';
 import { mergeHeaders, type PreparedCall } from './request.js';
 import { sleep, timeLimit } from './time-limit.js';
 import { type Answer, answerText, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
 import { reachedServer } from './reach.js';
 import { parseRetryAfter, RetryableAnswer, type RetryEvent, type RetryPolicy, retryReason, withRetries } from './retry.js';
-import { type Intent, type IntentState, isKnownState } from './stores/store.js';
+import { type Intent, type IntentChange, type IntentState, isExpiredAtClaim, isKnownState, PayloadTooLargeError } from './stores/store.js';
 
 /** How one logical operation ended, for the caller and for `recover()`. */
 export interface Settlement {
@@ -46,7 +46,6 @@ export interface Settlement {
 export interface Transport {
   headers: Headers;
   timeout: number | false;
-  totalTimeout: number | false;
   retry: RetryPolicy;
   /** When it gives up for now, the intent is left to others after this many ms (0: at once). */
   retryLaterMs?: number;
@@ -60,37 +59,52 @@ export interface Owned {
   lease: Lease;
 }
 
-/** A caller's call: journal it (or find it journaled), take ownership, send, settle. */
+/**
+ * A caller's call: journal it (or find it journaled), take ownership, send, settle. `totalTimeout`
+ * bounds all of it, a wait for another owner included.
+ */
 export async function runCall(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
   const about = describeCall(call, options);
   emit(options.on, 'start', { ...about, recovery: false });
-  const settlement = await operate(call, options, signal).catch((error: unknown): Settlement => ({ state: undefined, error }));
+  const total = timeLimit(signal, call.totalTimeout);
+  const settlement = await operate(call, options, signal, total.signal)
+    .catch((error: unknown): Settlement => ({ state: error instanceof WaitedForOwner ? 'pending' : undefined, error: stoppedWaiting(error, signal, total.expired) }))
+    .finally(() => total.end());
   emitEnd(about, settlement, options);
   return settlement;
 }
 
-async function operate(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
-  const acquired = await acquire(call, options, signal);
-  return 'state' in acquired ? acquired : sendOwned(acquired, call, options, signal);
+async function operate(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal): Promise<Settlement> {
+  const acquired = await acquire(call, options, deadline);
+  return 'state' in acquired ? acquired : sendOwned(acquired, call, options, signal, deadline);
 }
 
 /** The operation's end, for traces and logs: how it settled and whether the journal answered. */
-export function emitEnd(about: ReturnType<typeof describe>, { state, replayed = false, attempts = 0, error }: Settlement, options: NormalizedOptions): void {
+export function emitEnd(about: OperationAbout, { state, replayed = false, attempts = 0, error }: Settlement, options: NormalizedOptions): void {
   emit(options.on, 'end', { ...about, state, replayed, attempts, ...(error === undefined ? {} : { error }) });
 }
 
-/** Sends an owned intent until it settles, gives up for now, or ownership is lost; records the result. */
-export async function sendOwned({ intent, lease }: Owned, transport: Transport, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
+/**
+ * Sends an owned intent until it settles, gives up for now, or ownership is lost; records the
+ * result. `deadline` (the caller's signal under its total time limit) ends the attempts.
+ */
+export async function sendOwned(
+  { intent, lease }: Owned,
+  transport: Transport,
+  options: NormalizedOptions,
+  signal: AbortSignal,
+  deadline: AbortSignal,
+): Promise<Settlement> {
   const about = describe(intent, options);
   const url = transport.url ?? new URL(intent.url);
   const { origin } = url;
   const headers = wireHeaders(transport.headers, intent);
-  const total = timeLimit(signal, transport.totalTimeout);
-  const deadline = total.signal;
 
   let attempts = 0;
   const attempt = async (): Promise<{ answer: Answer; verdict: Verdict }> => {
-    if (attempts > 0 && !(await lease.check())) throw new OwnershipLost();
+    // Every attempt, the first included, goes out only under a lease this owner surely holds.
+    const held = await lease.check();
+    if (held !== 'held') throw held === 'lost' ? new OwnershipLost() : new LeaseUnconfirmed();
     attempts++;
     emit(options.on, 'attempt', { ...about, attempt: intent.attempts + attempts });
     const number = intent.attempts + attempts;
@@ -110,28 +124,35 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
     result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, origin, about, options));
   } catch (error) {
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
-    const now = Date.now();
     // A server that asked for a long wait (Retry-After beyond maxRetryAfter) gets it: parked, nobody claims it until then.
     const wait = Math.max(transport.retryLaterMs ?? 0, error instanceof RetryableAnswer ? (retryAfter(error) ?? 0) : 0);
-    const release = { state: 'pending' as const, attempts: intent.attempts + attempts, owner: null, leaseUntil: now + wait, updatedAt: now };
     // Awaited, unlike an outcome: a caller that recovers right after a failure must find the intent free.
-    await lease.finish(release).catch(() => false);
+    await lease.finish({ state: 'pending', attempts: intent.attempts + attempts, owner: null, leaseMs: wait }).catch(() => false);
     return { state: 'pending', ...givenUp(error, intent, options, signal, deadline), attempts };
-  } finally {
-    total.end();
   }
 
   const { answer, verdict } = result;
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
   if (state === 'succeeded') options.retryBudget?.refill(origin);
-  const journaled = lease
-    .finish({ state, attempts: intent.attempts + attempts, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answer) })
-    .catch(() => false);
+  const journaled = recordOutcome(lease, { state, attempts: intent.attempts + attempts, owner: null, leaseMs: 0, response: toStoredResponse(answer) }, about, options);
   if (verdict.kind === 'success') {
     if (verdict.replayed) emit(options.on, 'replay', { ...about, status: answer.status });
     return { state, answer, replayed: verdict.replayed, attempts, journaled };
   }
   return { state, answer, error: answerError(verdict, answer, intent, options), attempts, journaled };
+}
+
+/**
+ * Writes a final answer (retried by the lease until it lands). An answer too big for the store
+ * settles the intent without it — the caller has it already, and it must never be sent again on
+ * its own — and says so (event `unstoredAnswer`); a repeat of the key is then refused, not sent.
+ */
+function recordOutcome(lease: Lease, change: IntentChange, about: OperationAbout, options: NormalizedOptions): Promise<boolean> {
+  return lease.finish(change).catch((error: unknown) => {
+    if (!(error instanceof PayloadTooLargeError)) return false;
+    emit(options.on, 'unstoredAnswer', { ...about, state: change.state as 'succeeded' | 'failed', reason: error.message });
+    return lease.finish({ ...change, response: undefined }).catch(() => false);
+  });
 }
 
 /**
@@ -151,9 +172,18 @@ function wireHeaders(headers: Headers, intent: Intent): Headers {
 /** Why an attempt loop stopped without a final answer, as the error the caller sees. */
 function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal): Pick<Settlement, 'answer' | 'error'> {
   if (signal.aborted) return { error: signal.reason };
-  if (deadline.aborted) return { error: timeoutError(intent, options) };
+  if (deadline.aborted) return { error: timeoutError(describe(intent, options)) };
   if (error instanceof OwnershipLost) {
     return { error: new IdempotencyConflictError(`Key "${intent.idempotencyKey}" was taken over by another owner after this one's lease ran out; this call stopped sending.`, { idempotencyKey: intent.idempotencyKey }) };
+  }
+  if (error instanceof LeaseUnconfirmed) {
+    return {
+      error: storeError(
+        `Could not renew the lease on the intent of key "${intent.idempotencyKey}" before its next attempt; that attempt was not sent and the intent stays pending`,
+        intent.idempotencyKey,
+        error.cause,
+      ),
+    };
   }
   if (error instanceof RetryableAnswer) return { answer: error.answer, error: answerError(error.verdict, error.answer, intent, options) };
   // Down or slow: a catcher (or a dashboard) can tell a request that never left from one that may have been applied.
@@ -162,7 +192,7 @@ function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, sig
 }
 
 /** The client's retry budget decides whether a retry the policy allows goes ahead; waiting out a key in flight is free. */
-function mayRetry(error: unknown, origin: string, about: ReturnType<typeof describe>, options: NormalizedOptions): boolean {
+function mayRetry(error: unknown, origin: string, about: OperationAbout, options: NormalizedOptions): boolean {
   const budget = options.retryBudget;
   if (budget === undefined || (error instanceof RetryableAnswer && error.verdict.kind === 'conflict') || budget.trySpend(origin)) return true;
   emit(options.on, 'throttle', { ...about, origin, tokens: budget.tokens(origin), reason: retryReason(error), reachedServer: reachedServer(error) });
@@ -174,49 +204,105 @@ function retryAfter(error: RetryableAnswer): number | undefined {
   return parseRetryAfter(error.answer.headers.get('retry-after'));
 }
 
-/** ky's TimeoutError, naming the request without a secret. */
-export function timeoutError(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions): TimeoutError {
-  const { method, url } = describe(intent, options);
+/** ky's TimeoutError for a call's total time limit, naming the request without a secret. */
+export function timeoutError({ method, url }: OperationAbout): TimeoutError {
   return new TimeoutError(new Request(url, { method }));
+}
+
+/** A call stopped while it waited for another owner: by its caller, or by its total time limit. */
+class WaitedForOwner extends Error {
+  constructor(
+    readonly intent: Intent,
+    readonly reason: unknown,
+  ) {
+    super('stopped waiting for another owner');
+  }
+}
+
+/** What a call that stopped before it owned its intent rejects with. */
+function stoppedWaiting(error: unknown, signal: AbortSignal, expired: boolean): unknown {
+  if (!(error instanceof WaitedForOwner)) return error;
+  if (signal.aborted || !expired) return error.reason;
+  const { idempotencyKey, owner, leaseUntil } = error.intent;
+  return new IdempotencyConflictError(
+    `Key "${idempotencyKey}" is being sent by another owner (${owner}, lease until about ${new Date(leaseUntil).toISOString()}); ` +
+      'this call waited for it until its totalTimeout ran out and sent nothing. The intent stays pending with that owner.',
+    { idempotencyKey },
+  );
 }
 
 /** The lease ran out and someone else claimed the intent: stop, write nothing. */
 class OwnershipLost extends Error {}
+
+/** The lease ran out while the store could not be reached to renew it: nothing may be sent. */
+class LeaseUnconfirmed extends Error {}
 
 /** How long a caller waits between looks at an intent another owner holds. */
 const OWNER_POLL_MS = 250;
 
 /**
  * Journals the call's intent, or finds it journaled: answered from the journal, refused, or
- * pending — then it waits until no live owner holds it and takes it over.
+ * pending — then it takes the intent over as soon as no live owner holds it (a claim of that one
+ * intent, which the store grants when the lease has ended or the owner is gone), saying while it
+ * waits (event `ownerWait`). `deadline` ends the wait.
  */
-async function acquire(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Owned | Settlement> {
+async function acquire(call: PreparedCall, options: NormalizedOptions, deadline: AbortSignal): Promise<Owned | Settlement> {
   const store = guardedStore(call, options);
-  const fresh = newIntent(call, options);
+  const owner = await store.owner();
+  const fresh = newIntent(call, options, owner);
+  let askedAt = monotonicNow();
   let existing = await store.create(fresh);
   if (existing === undefined) options.housekeeping.journaled();
+  let waitingFor: string | undefined;
+  let unownedBefore = false;
   for (;;) {
-    if (existing === undefined) return { intent: fresh, lease: new Lease(options.store, call.scope, call.id, 1, fresh.leaseUntil, options.leaseMs) };
+    if (existing === undefined) return { intent: fresh, lease: new Lease(options.store, fresh, options.leaseMs, askedAt) };
     const answered = answerFromJournal(existing, call, options);
     if (answered !== undefined) return answered;
-    const now = Date.now();
-    if (existing.leaseUntil > now) {
-      await sleep(Math.min(existing.leaseUntil - now, OWNER_POLL_MS), signal);
-      existing = (await store.get()) ?? (await store.create(fresh));
+    askedAt = monotonicNow();
+    const [claimed] = await store.claimOne(owner, existing.origin);
+    if (claimed !== undefined) {
+      const lease = new Lease(options.store, claimed, options.leaseMs, askedAt);
+      if (!isExpiredAtClaim(claimed)) return { intent: claimed, lease };
+      // The key's TTL passed while nobody held it: an unknown outcome, kept and refused.
+      await lease.finish({ state: 'expired', owner: null, leaseMs: 0 }).catch(() => false);
+      return answerFromJournal({ ...claimed, state: 'expired' }, call, options)!;
+    }
+    askedAt = monotonicNow();
+    existing = (await store.get()) ?? (await store.create(fresh));
+    if (existing?.state !== 'pending') continue;
+    // Unowned yet not claimable: parked — unless it was released just after the claim looked.
+    if (existing.owner === null) {
+      if (unownedBefore) return parked(existing, options);
+      unownedBefore = true;
       continue;
     }
-    const version = await store.update(existing.version, now > existing.expiresAt ? { state: 'expired', updatedAt: now } : takeOver(options, now));
-    if (version !== undefined && now <= existing.expiresAt) {
-      const intent = { ...existing, ...takeOver(options, now), version };
-      return { intent, lease: new Lease(options.store, call.scope, call.id, version, intent.leaseUntil, options.leaseMs) };
+    unownedBefore = false;
+    if (existing.owner !== waitingFor) {
+      waitingFor = existing.owner;
+      emit(options.on, 'ownerWait', { ...describe(existing, options), owner: existing.owner, leaseUntil: existing.leaseUntil });
     }
-    existing = (await store.get()) ?? (await store.create(fresh));
+    const owned = existing;
+    await sleep(OWNER_POLL_MS, deadline).catch((reason: unknown) => {
+      throw new WaitedForOwner(owned, reason);
+    });
   }
 }
 
-/** The change that makes this client an intent's owner. */
-export function takeOver(options: NormalizedOptions, now: number) {
-  return { owner: options.owner, leaseUntil: now + options.leaseMs, updatedAt: now };
+/**
+ * Nobody holds the intent, yet it may not be claimed: a server asked for a wait longer than
+ * `maxRetryAfter` (Retry-After), and the intent is parked until then. Nothing is sent now.
+ */
+function parked(intent: Intent, options: NormalizedOptions): Settlement {
+  const { idempotencyKey } = intent;
+  const until = new Date(intent.leaseUntil).toISOString();
+  const error = new IdempotencyError(
+    `Key "${idempotencyKey}" is parked until about ${until}: the server asked for that wait (Retry-After). Nothing was sent; ` +
+      'recover() or relay() sends it once the wait is over.',
+    { idempotencyKey },
+  );
+  emit(options.on, 'journalAnswer', { ...describe(intent, options), state: 'pending' });
+  return { state: 'pending', error };
 }
 
 /** What the journal already knows settles the call without a request, or says to send it. */
@@ -233,8 +319,15 @@ function answerFromJournal(existing: Intent, call: PreparedCall, options: Normal
     return { state: undefined, error: new IdempotencyError(`Key "${idempotencyKey}" is in state "${existing.state}", written by a newer version of durable-fetch; nothing was sent.`, { idempotencyKey }) };
   }
   if (existing.response === undefined) {
-    // Settled by an operator (resolve()): there is no answer to give, and nothing may be sent.
-    return { state: existing.state, error: new IdempotencyError(`Key "${idempotencyKey}" was settled as ${existing.state} by an operator, with no answer stored; nothing was sent.`, { idempotencyKey }) };
+    // Settled by an operator (resolve()), or answered with more than the store keeps: there is no
+    // answer to give, and nothing may be sent.
+    return {
+      state: existing.state,
+      error: new IdempotencyError(
+        `Key "${idempotencyKey}" is settled as ${existing.state} with no answer stored (settled by an operator, or its answer was too big to journal); nothing was sent.`,
+        { idempotencyKey },
+      ),
+    };
   }
   const answer = fromStoredResponse(existing.response, existing.url);
   emit(options.on, 'journalAnswer', { ...about, state: existing.state });
@@ -253,8 +346,11 @@ export function mismatch(call: PreparedCall, options: NormalizedOptions): Settle
   return { state: undefined, error };
 }
 
-/** The record journaled before the first attempt: owned by this client from the start. */
-export function newIntent(call: PreparedCall, options: NormalizedOptions, owner: string | null = options.owner): Intent {
+/**
+ * The record journaled before the first attempt: owned by `owner` from the start (null: enqueued,
+ * for a relay). Its times are this process's; the store re-bases them on its own clock.
+ */
+export function newIntent(call: PreparedCall, options: NormalizedOptions, owner: string | null): Intent {
   const now = Date.now();
   const intent: Intent = {
     scope: call.scope,
@@ -294,9 +390,11 @@ function guardedStore(call: PreparedCall, options: NormalizedOptions) {
     }
   };
   return {
+    owner: () => guard('enlist an owner for', () => options.owner.id()),
     get: () => guard('read', () => store.get(call.scope, call.id)),
     create: (intent: Intent) => guard('journal', () => store.create(intent)),
-    update: (version: number, change: Parameters<typeof store.update>[3]) => guard('update', () => store.update(call.scope, call.id, version, change)),
+    claimOne: (owner: string, origin: string) =>
+      guard('take over', () => store.claim({ scope: call.scope, origins: [origin], states: ['pending'], owner, leaseMs: options.leaseMs, limit: 1, id: call.id })),
   };
 }
 
@@ -312,6 +410,9 @@ export function expiredError(intent: Pick<Intent, 'idempotencyKey'>, options: No
     { idempotencyKey: intent.idempotencyKey },
   );
 }
+
+/** What events and messages say about an operation. */
+export type OperationAbout = ReturnType<typeof describe>;
 
 /** What the events and messages say about an intent: never its body, headers or a secret in its URL. */
 export function describe(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions) {

@@ -3,10 +3,10 @@ import type { Classifier } from './classify.js';
 import { DEFAULT_SECRET_PARAMS, isCredentialHeader } from './credentials.js';
 import type { DurableEvents } from './events.js';
 import type { Sha256 } from './fingerprint.js';
-import { generateKey } from './key.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 import { Housekeeping } from './housekeeping.js';
+import { Owner } from './owner.js';
 import type { IntentStore, KeyFormat } from './stores/store.js';
 
 /** Everything `createClient` accepts. Each option is checked once, here; a bad one is a `TypeError` naming it. */
@@ -128,8 +128,8 @@ export interface NormalizedOptions {
   leaseMs: number;
   retryBudget: RetryBudget | undefined;
   housekeeping: Housekeeping;
-  /** This client's name as an owner of intents. */
-  owner: string;
+  /** This client as an owner of intents. */
+  owner: Owner;
   classify?: Classifier;
   replayHeaders: readonly string[];
   fetch?: typeof fetch;
@@ -182,7 +182,9 @@ function stringList(name: string, value: unknown, fallback: readonly string[]): 
 const STORE_METHODS = ['get', 'create', 'update', 'claim', 'list', 'compact', 'close'] as const;
 
 /** The `on` listeners there are. */
-const EVENT_NAMES = ['start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'end', 'recovery', 'error', 'traceparent'] as const satisfies ReadonlyArray<keyof DurableEvents>;
+const EVENT_NAMES = [
+  'start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'ownerWait', 'unstoredAnswer', 'end', 'recovery', 'error', 'traceparent',
+] as const satisfies ReadonlyArray<keyof DurableEvents>;
 
 /** Headers as the Headers class takes them; its own error could repeat a value (a token), so ours names none. */
 function headerSet(value: HeadersInit | undefined): Headers {
@@ -292,7 +294,6 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     secretParams: new Set([...DEFAULT_SECRET_PARAMS, ...stringList('secretParams', options.secretParams, [])].map((name) => name.toLowerCase())),
     leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
     retryBudget: options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget ?? {}),
-    owner: generateKey(),
     replayHeaders: stringList('replayHeaders', options.replayHeaders, []).map((header) => headerName('replayHeaders', header)),
     on: options.on ?? {},
     throwHttpErrors: options.throwHttpErrors ?? true,
@@ -300,5 +301,5 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
   };
   // Opened last: an invalid option must not leave a journal open behind its TypeError.
   const store = options.store ?? platform.defaultStore();
-  return { ...checked, store, housekeeping: new Housekeeping(store) };
+  return { ...checked, store, housekeeping: new Housekeeping(store), owner: new Owner(store) };
 }

@@ -1,52 +1,99 @@
 /**
  * An owner's hold on one pending intent. Every write is a compare-and-set on the version this
- * owner last wrote, so the moment someone else claims the intent (after the lease ran out: this
- * owner died, or paused past it), every further write of this owner fails and it stops.
+ * owner last wrote, so the moment someone else claims the intent (its lease ran out, or the store
+ * saw this owner die), every further write of this owner fails and it stops.
  *
- * Residual window: an owner that pauses longer than `leaseMs` between its last check and the
+ * The owner judges its own lease by a monotonic clock of its own, from the moment it *asked* for
+ * the lease (a create, a claim or a renewal) rather than when the store answered: the store's
+ * lease can only have started later, so the owner never believes in a lease the store has already
+ * ended. No wall clock takes part: a step of it neither ends a lease early nor stretches one.
+ *
+ * The lease is renewed before it is half gone, checked before every attempt (the first included),
+ * and kept alive until the last write — the outcome — has committed: an outcome whose write
+ * fails is written again until it lands or someone else holds the intent.
+ *
+ * Residual window: an owner that pauses longer than its lease between its last check and the
  * moment its request leaves (a stopped VM, a debugger, a laptop lid) may send once more while the
  * new owner sends too. The key makes that harmless on a server that deduplicates.
  */
-import type { IntentChange, IntentStore } from './stores/store.js';
+import { sleep } from './time-limit.js';
+import { type Intent, type IntentChange, type IntentStore, PayloadTooLargeError } from './stores/store.js';
+
+/** Milliseconds on this process's monotonic clock. */
+export const monotonicNow = (): number => performance.now();
+
+/** Waits between attempts at writing an outcome that did not land: short first, then once a second. */
+const OUTCOME_RETRY_MS = [50, 100, 250, 500, 1000];
+
+/** What `check` found before an attempt. */
+export type LeaseCheck = 'held' | 'lost' | 'unconfirmed';
 
 export class Lease {
   readonly #store: IntentStore;
   readonly #scope: string;
   readonly #id: string;
+  readonly #owner: string;
   readonly #leaseMs: number;
   #version: number;
-  #leaseUntil: number;
+  /** Monotonic ms until which the lease is surely held (counted from when it was asked for). */
+  #heldUntil: number;
   #lost = false;
+  /** The last write has landed: nothing more is written, renewals included. */
+  #done = false;
+  /**
+   * A write failed without an answer (a connection lost mid-commit): it may have landed. The next
+   * compare-and-set that fails looks whether it did before concluding the intent is lost.
+   */
+  #unsure: IntentChange | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Writes go one at a time: each one's expected version is the one before it wrote. */
   #writes: Promise<unknown> = Promise.resolve();
 
-  constructor(store: IntentStore, scope: string, id: string, version: number, leaseUntil: number, leaseMs: number) {
+  /** `askedAt`: `monotonicNow()` when the create or claim that gave `owner` this lease was sent. */
+  constructor(store: IntentStore, intent: Pick<Intent, 'scope' | 'id' | 'version' | 'owner'>, leaseMs: number, askedAt: number) {
     this.#store = store;
-    this.#scope = scope;
-    this.#id = id;
-    this.#version = version;
-    this.#leaseUntil = leaseUntil;
+    this.#scope = intent.scope;
+    this.#id = intent.id;
+    this.#owner = intent.owner ?? '';
+    this.#version = intent.version;
     this.#leaseMs = leaseMs;
+    this.#heldUntil = askedAt + leaseMs;
     this.#timer = setInterval(() => void this.#renew().catch(() => {}), Math.max(1, Math.floor(leaseMs / 3)));
     // Renewal alone must never keep a process alive.
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
-  /** Before an attempt: true while this owner still holds the intent. Renews when half the lease is gone. */
-  async check(): Promise<boolean> {
-    if (this.#lost) return false;
-    if (this.#leaseUntil - Date.now() < this.#leaseMs / 2) await this.#renew().catch(() => {});
-    return !this.#lost && Date.now() < this.#leaseUntil;
+  /**
+   * Before an attempt: `held` while this owner surely holds the intent (renewing it first when half
+   * the lease is gone), `lost` once someone else does, `unconfirmed` when the lease has run out and
+   * the store cannot be reached to renew it — nothing may be sent then either.
+   */
+  async check(): Promise<LeaseCheck> {
+    if (!this.#lost && this.#heldUntil - monotonicNow() < this.#leaseMs / 2) await this.#renew().catch(() => {});
+    if (this.#lost) return 'lost';
+    return monotonicNow() < this.#heldUntil ? 'held' : 'unconfirmed';
   }
 
   /**
-   * The last write: the outcome, or the release of an intent left pending. Resolves false when
-   * another owner holds the intent now (nothing written). Renewal stops either way.
+   * The last write: the outcome, or the release of an intent left pending. Written again until it
+   * commits, the lease renewed meanwhile; resolves false when another owner holds the intent now
+   * (nothing written). Rejects only with `PayloadTooLargeError`: a write that can never land.
    */
   async finish(change: IntentChange): Promise<boolean> {
-    this.#stop();
-    return this.#write(change);
+    try {
+      for (let failures = 0; ; failures++) {
+        try {
+          const written = await this.#write(change);
+          this.#done = true;
+          return written;
+        } catch (error) {
+          if (error instanceof PayloadTooLargeError) throw error;
+          await sleep(OUTCOME_RETRY_MS[Math.min(failures, OUTCOME_RETRY_MS.length - 1)]!, undefined);
+        }
+      }
+    } finally {
+      this.#stop();
+    }
   }
 
   #stop(): void {
@@ -55,14 +102,22 @@ export class Lease {
   }
 
   async #renew(): Promise<void> {
-    const leaseUntil = Date.now() + this.#leaseMs;
-    if (await this.#write({ leaseUntil })) this.#leaseUntil = leaseUntil;
+    const askedAt = monotonicNow();
+    if (await this.#write({ leaseMs: this.#leaseMs })) this.#heldUntil = askedAt + this.#leaseMs;
   }
 
   #write(change: IntentChange): Promise<boolean> {
     const write = this.#writes.then(async () => {
-      if (this.#lost) return false;
-      const version = await this.#store.update(this.#scope, this.#id, this.#version, change);
+      if (this.#lost || this.#done) return false;
+      let version: number | undefined;
+      try {
+        version = await this.#store.update(this.#scope, this.#id, this.#version, change);
+      } catch (error) {
+        if (!(error instanceof PayloadTooLargeError)) this.#unsure = change;
+        throw error;
+      }
+      if (version === undefined) version = await this.#landedUnseen();
+      this.#unsure = undefined;
       if (version === undefined) {
         this.#lost = true;
         this.#stop();
@@ -73,5 +128,22 @@ export class Lease {
     });
     this.#writes = write.catch(() => {});
     return write;
+  }
+
+  /**
+   * After a write that failed without an answer, a compare-and-set on the old version fails. If
+   * that unanswered write did land, the stored intent is one version on and shows what it wrote —
+   * a claim by anyone else would show that claimant as owner instead.
+   */
+  async #landedUnseen(): Promise<number | undefined> {
+    const unsure = this.#unsure;
+    if (unsure === undefined) return undefined;
+    const stored = await this.#store.get(this.#scope, this.#id);
+    if (stored?.version !== this.#version + 1) return undefined;
+    const matches =
+      (unsure.state === undefined || stored.state === unsure.state) &&
+      stored.owner === (unsure.owner === undefined ? this.#owner : unsure.owner) &&
+      (unsure.attempts === undefined || stored.attempts === unsure.attempts);
+    return matches ? stored.version : undefined;
   }
 }

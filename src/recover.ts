@@ -14,7 +14,8 @@ import type { NormalizedOptions } from './options.js';
 import { Lease } from './ownership.js';
 import { describe, emitEnd, expiredError, type Owned, type Settlement, sendOwned, type Transport } from './operation.js';
 import { toDurableResponse, type DurableResponse } from './response.js';
-import { type ClaimRequest, type Intent, type IntentState, type IntentSummary, UNSETTLED_STATES } from './stores/store.js';
+import { monotonicNow } from './ownership.js';
+import { type ClaimRequest, type Intent, type IntentState, type IntentSummary, isExpiredAtClaim, UNSETTLED_STATES } from './stores/store.js';
 
 /** What `pending()` lists: an operation whose outcome is not known. Never its body or headers. */
 export interface PendingIntent {
@@ -44,13 +45,23 @@ export interface PendingIntent {
 export interface RecoverOptions {
   /** Resend intents whose key's TTL has passed too, accepting that the server may run them twice. Default false. */
   resendExpired?: boolean;
+  /**
+   * Stops the pass: nothing new is claimed, what is in flight is aborted and released (pending,
+   * for the next pass), and `recover()` resolves the outcomes so far. Each intent is bounded by the
+   * client's `totalTimeout` besides.
+   */
+  signal?: AbortSignal;
+  /** Intents sent at once, oldest claimed first. Default 4 for `recover()`, 8 for `relay()`. */
+  concurrency?: number;
+  /**
+   * Called as each intent is finished: how many this pass has finished, and how many it may
+   * handle in all (the unsettled intents of the client's scope and origins when it began; ones
+   * that appear meanwhile raise it).
+   */
+  onProgress?(progress: { done: number; total: number; outcome: RecoveryOutcome }): void;
 }
 
-export interface RelayOptions extends RecoverOptions {
-  /** Stops the relay: nothing new is claimed, and what it holds is finished or released. */
-  signal?: AbortSignal;
-  /** Intents sent at once. Default 8. */
-  concurrency?: number;
+export interface RelayOptions extends Omit<RecoverOptions, 'onProgress'> {
   /** How often to look for new intents, ms, and how long a failed one waits before it is tried again. Default 1 000. */
   pollMs?: number;
 }
@@ -89,41 +100,83 @@ function requireOrigins(options: NormalizedOptions): readonly string[] {
 
 /** How recovered intents go out: the client's current headers (its credentials) and limits. */
 function recoveryTransport(options: NormalizedOptions, retryLaterMs: number): Transport {
-  return { headers: options.headers, timeout: options.timeout, totalTimeout: options.totalTimeout, retry: options.retry, retryLaterMs };
+  return { headers: options.headers, timeout: options.timeout, retry: options.retry, retryLaterMs };
 }
 
-/** One pass: claims each unowned intent of the client's scope and origins once, oldest first, and resends it. */
-export async function recoverOnce(options: NormalizedOptions, { resendExpired = false }: RecoverOptions = {}): Promise<RecoveryOutcome[]> {
-  const origins = requireOrigins(options);
-  const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
-  const outcomes = await reportSkipped(options, origins, states);
-  options.housekeeping.compact();
-  const handled = new Set<string>();
-  const startedAt = Date.now();
-  const never = new AbortController().signal;
-  for (;;) {
-    // Only leases that had ended when the pass began: an intent given up during it waits for the next.
-    const claimed = await options.store.claim(claimRequest(options, origins, states, startedAt, 16));
-    const fresh = claimed.filter((intent) => !handled.has(intent.id));
-    if (fresh.length === 0) break;
-    for (const intent of fresh) {
-      handled.add(intent.id);
-      outcomes.push(await finishClaimed(own(intent, options), options, origins, resendExpired, recoveryTransport(options, 0), never));
-    }
+/** `concurrency` as given, or the default; a TypeError naming it otherwise. */
+function concurrencyOf(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new TypeError(`concurrency must be a whole number from 1 to 1000, got ${String(value)}.`);
   }
+  return value;
+}
+
+function signalOf(value: unknown): AbortSignal {
+  if (value === undefined) return new AbortController().signal;
+  if (!(value instanceof AbortSignal)) throw new TypeError('signal must be an AbortSignal.');
+  return value;
+}
+
+/**
+ * One pass: claims the unowned intents of the client's scope and origins, oldest first, only as
+ * slots free up — a claimed intent is sent at once, never held while others go first — and
+ * resends each once, `concurrency` at a time. Outcomes come back in the order intents were claimed.
+ */
+export async function recoverOnce(options: NormalizedOptions, recoverOptions: RecoverOptions = {}): Promise<RecoveryOutcome[]> {
+  const origins = requireOrigins(options);
+  const { resendExpired = false, onProgress } = recoverOptions;
+  const concurrency = concurrencyOf(recoverOptions.concurrency, 4);
+  const signal = signalOf(recoverOptions.signal);
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function.');
+  const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
+  const owner = await options.owner.id();
+  const unsettled = await options.store.list({ scope: options.scope, states });
+  const outcomes = reportSkipped(unsettled, origins, options);
+  let total = unsettled.filter((intent) => origins.includes(intent.origin)).length;
+  let done = 0;
+  options.housekeeping.compact();
+  const finished: Promise<RecoveryOutcome>[] = [];
+  const running = new Set<Promise<unknown>>();
+  // The store's time of the pass's first claim: what this pass releases (or others release after
+  // it began) is written later, and waits for the next pass rather than being claimed again.
+  let startedAt: number | undefined;
+  while (!signal.aborted) {
+    const room = concurrency - running.size;
+    const askedAt = monotonicNow();
+    const claimed = room > 0 ? await options.store.claim({ ...claimRequest(options, owner, origins, states, room), unchangedBefore: startedAt }) : [];
+    startedAt ??= claimed[0]?.updatedAt;
+    for (const intent of claimed) {
+      const outcome = finishClaimed(own(intent, options, askedAt), options, origins, resendExpired, recoveryTransport(options, 0), signal).then((result) => {
+        total = Math.max(total, ++done);
+        onProgress?.({ done, total, outcome: result });
+        return result;
+      });
+      const tracked = outcome.finally(() => running.delete(tracked));
+      running.add(tracked);
+      finished.push(outcome);
+    }
+    if (running.size === 0) break;
+    // Full, or nothing more to claim for now: the next claim waits for a slot.
+    await Promise.race(running);
+  }
+  await Promise.allSettled(running);
+  outcomes.push(...(await Promise.all(finished)));
   return outcomes;
 }
 
 /**
  * Until `signal` aborts: claims unowned intents as they appear (enqueued, or orphaned once their
- * owner's lease runs out) and sends up to `concurrency` at once. Stopping aborts what is in
- * flight; each such intent is released, pending, for the next relay.
+ * owner's lease runs out or it dies) and sends up to `concurrency` at once. Stopping aborts what
+ * is in flight; each such intent is released, pending, for the next relay.
  */
 export async function relayLoop(options: NormalizedOptions, relayOptions: RelayOptions = {}): Promise<void> {
   const origins = requireOrigins(options);
-  const { signal = new AbortController().signal, concurrency = 8, pollMs = 1000, resendExpired = false } = relayOptions;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a whole number from 1, got ${concurrency}.`);
+  const { pollMs = 1000, resendExpired = false } = relayOptions;
+  const signal = signalOf(relayOptions.signal);
+  const concurrency = concurrencyOf(relayOptions.concurrency, 8);
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
+  const owner = await options.owner.id();
   const running = new Set<Promise<unknown>>();
   // A store that can tell when intents appear (PostgreSQL's NOTIFY) wakes the relay at once.
   let wake = () => {};
@@ -132,9 +185,10 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
     // Armed before the claim: a notification that arrives while claiming still cuts the next wait short.
     const woken = new Promise<void>((resolve) => (wake = resolve));
     const room = concurrency - running.size;
-    const claimed = room > 0 ? await options.store.claim(claimRequest(options, origins, states, Date.now(), room)).catch(() => []) : [];
+    const askedAt = monotonicNow();
+    const claimed = room > 0 ? await options.store.claim(claimRequest(options, owner, origins, states, room)).catch(() => []) : [];
     for (const intent of claimed) {
-      const work = finishClaimed(own(intent, options), options, origins, resendExpired, recoveryTransport(options, pollMs), signal).finally(() => running.delete(work));
+      const work = finishClaimed(own(intent, options, askedAt), options, origins, resendExpired, recoveryTransport(options, pollMs), signal).finally(() => running.delete(work));
       running.add(work);
     }
     if (room > 0 && claimed.length === room) continue;
@@ -151,15 +205,15 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
   await unwatch?.();
 }
 
-function claimRequest(options: NormalizedOptions, origins: readonly string[], states: IntentState[], now: number, limit: number): ClaimRequest {
-  return { scope: options.scope, origins, states, owner: options.owner, now, leaseUntil: Date.now() + options.leaseMs, limit };
+function claimRequest(options: NormalizedOptions, owner: string, origins: readonly string[], states: IntentState[], limit: number): ClaimRequest {
+  return { scope: options.scope, origins, states, owner, leaseMs: options.leaseMs, limit };
 }
 
-function own(intent: Intent, options: NormalizedOptions): Owned {
-  return { intent, lease: new Lease(options.store, intent.scope, intent.id, intent.version, intent.leaseUntil, options.leaseMs) };
+function own(intent: Intent, options: NormalizedOptions, askedAt: number): Owned {
+  return { intent, lease: new Lease(options.store, intent, options.leaseMs, askedAt) };
 }
 
-/** A claimed intent: expired unless resent knowingly, else sent; its outcome reported. */
+/** A claimed intent: expired unless resent knowingly, else sent within the client's `totalTimeout`; its outcome reported. */
 async function finishClaimed(
   owned: Owned,
   options: NormalizedOptions,
@@ -173,17 +227,22 @@ async function finishClaimed(
   // written by hand or by another program may disagree). Released untouched, reported, not sent.
   const target = sendsTo(intent);
   if (!origins.includes(target)) {
-    await lease.finish({ owner: null, leaseUntil: Date.now() + (transport.retryLaterMs ?? 0) }).catch(() => false);
+    await lease.finish({ owner: null, leaseMs: transport.retryLaterMs ?? 0 }).catch(() => false);
     return skip(intent, target, origins, options);
   }
   const about = describe(intent, options);
   emit(options.on, 'start', { ...about, recovery: true, ...(intent.traceparent === undefined ? {} : { traceparent: intent.traceparent }) });
   let settlement: Settlement;
-  if (!resendExpired && (intent.state === 'expired' || Date.now() > intent.expiresAt)) {
-    await lease.finish({ state: 'expired', owner: null, leaseUntil: 0, updatedAt: Date.now() }).catch(() => false);
+  if (!resendExpired && (intent.state === 'expired' || isExpiredAtClaim(intent))) {
+    await lease.finish({ state: 'expired', owner: null, leaseMs: 0 }).catch(() => false);
     settlement = { state: 'expired', error: expiredError(intent, options) };
   } else {
-    settlement = await sendOwned(owned, transport, options, signal);
+    const total = timeLimit(signal, options.totalTimeout);
+    try {
+      settlement = await sendOwned(owned, transport, options, signal, total.signal);
+    } finally {
+      total.end();
+    }
     // Recovery has no caller waiting on the answer: its pass (or relay slot) ends with the outcome written.
     await settlement.journaled;
   }
@@ -194,9 +253,8 @@ async function finishClaimed(
 }
 
 /** Intents this client may not send (another origin), reported once per pass and left as they are. */
-async function reportSkipped(options: NormalizedOptions, origins: readonly string[], states: IntentState[]): Promise<RecoveryOutcome[]> {
-  const now = Date.now();
-  const outside = (await options.store.list({ scope: options.scope, states })).filter((intent) => !origins.includes(intent.origin) && intent.leaseUntil <= now);
+function reportSkipped(unsettled: IntentSummary[], origins: readonly string[], options: NormalizedOptions): RecoveryOutcome[] {
+  const outside = unsettled.filter((intent) => !origins.includes(intent.origin) && intent.owner === null);
   return outside.map((intent) => skip(intent, intent.origin, origins, options));
 }
 
@@ -230,18 +288,26 @@ function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, .
 
 /**
  * An operator's verdict on an unknown outcome (checked with the API): `expired`, or `pending`
- * with nobody holding it, becomes `succeeded` or `failed` for good.
+ * with nobody holding it, becomes `succeeded` or `failed` for good. A pending intent is claimed
+ * first, so no owner can be sending it while it is settled.
  */
 export async function resolveIntent(options: NormalizedOptions, intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void> {
   if (state !== 'succeeded' && state !== 'failed') throw new TypeError(`resolve() settles an intent as 'succeeded' or 'failed', got ${String(state)}.`);
   const stored = await options.store.get(intent.scope, intent.id);
   if (stored === undefined) throw new TypeError(`No intent ${intent.id} in scope ${intent.scope}.`);
   const { idempotencyKey } = stored;
-  if (stored.state !== 'expired' && !(stored.state === 'pending' && stored.leaseUntil <= Date.now())) {
-    const why = stored.state === 'pending' ? 'an owner is still working on it' : `it is already ${stored.state}`;
-    throw new IdempotencyError(`Intent of key "${idempotencyKey}" cannot be resolved: ${why}.`, { idempotencyKey });
+  if (stored.state !== 'expired' && stored.state !== 'pending') {
+    throw new IdempotencyError(`Intent of key "${idempotencyKey}" cannot be resolved: it is already ${stored.state}.`, { idempotencyKey });
   }
-  const now = Date.now();
-  const version = await options.store.update(stored.scope, stored.id, stored.version, { state, owner: null, leaseUntil: 0, updatedAt: now });
-  if (version === undefined) throw new IdempotencyError(`Intent of key "${idempotencyKey}" changed while it was being resolved; look again.`, { idempotencyKey });
+  let version = stored.version;
+  if (stored.state === 'pending') {
+    const owner = await options.owner.id();
+    const [claimed] = await options.store.claim({ scope: stored.scope, origins: [stored.origin], states: ['pending'], owner, leaseMs: options.leaseMs, limit: 1, id: stored.id });
+    if (claimed === undefined) {
+      throw new IdempotencyError(`Intent of key "${idempotencyKey}" cannot be resolved: an owner is still working on it, or it is parked (Retry-After).`, { idempotencyKey });
+    }
+    version = claimed.version;
+  }
+  const written = await options.store.update(stored.scope, stored.id, version, { state, owner: null, leaseMs: 0 });
+  if (written === undefined) throw new IdempotencyError(`Intent of key "${idempotencyKey}" changed while it was being resolved; look again.`, { idempotencyKey });
 }

@@ -5,4 +5,4 @@
 export { describeIntentStore, type IntentStoreSuiteOptions } from './testing/describe-intent-store.js';
 export { everyByteValue, seededBytes, seededRandom, seededShuffle } from './testing/bytes.js';
 export { claimRequest, claimUntilEmpty } from './testing/claims.js';
-export { ORIGIN, UNKNOWN_STATE, makeIntent, makeIntents } from './testing/intents.js';
+export { ORIGIN, UNKNOWN_STATE, makeIntent, makeIntents, timeless } from './testing/intents.js';

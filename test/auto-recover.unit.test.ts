@@ -92,7 +92,7 @@ describe('recovery passes of one client', () => {
       create: (intent) => store.create(intent),
       update: (scope, id, version, change) => store.update(scope, id, version, change),
       list: (query) => store.list(query),
-      compact: (now) => store.compact(now),
+      compact: () => store.compact(),
       close: () => store.close(),
       async claim(request) {
         most = Math.max(most, ++running);

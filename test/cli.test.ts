@@ -42,7 +42,11 @@ function aged(ageMs: number, overrides: Partial<Intent> = {}): Intent {
   return makeIntent({ createdAt, updatedAt: createdAt, expiresAt: createdAt + 24 * HOUR, ...overrides });
 }
 
-/** A journal at <fresh dir>/.idempotency/intents.db holding `intents`, written by the real store and closed. */
+/**
+ * A journal at <fresh dir>/.idempotency/intents.db holding `intents`, written by the real store and
+ * closed, then aged: the store times what it writes by its own clock, so each intent's times are
+ * set afterwards, as a journal written that long ago would hold them.
+ */
 async function journal(intents: Intent[]): Promise<{ work: string; dir: string; path: string }> {
   const work = await tempDir();
   const dir = join(work, '.idempotency');
@@ -50,6 +54,10 @@ async function journal(intents: Intent[]): Promise<{ work: string; dir: string; 
   const store = sqliteStore(path);
   for (const intent of intents) await store.create(intent);
   await store.close();
+  withRawDatabase(path, (db) => {
+    const age = db.prepare('UPDATE intents SET createdAt = ?, updatedAt = ?, expiresAt = ?, leaseUntil = ? WHERE scope = ? AND id = ?');
+    for (const { createdAt, updatedAt, expiresAt, leaseUntil, scope, id } of intents) age.run(createdAt, updatedAt, expiresAt, leaseUntil, scope, id);
+  });
   return { work, dir, path };
 }
 
@@ -221,10 +229,10 @@ describe('errors, in one line', () => {
 
   it('refuses a journal from a newer version, saying to upgrade, exit 1', async () => {
     const { path } = await journal(payouts());
-    withRawDatabase(path, (db) => db.exec('PRAGMA user_version = 2'));
+    withRawDatabase(path, (db) => db.exec('PRAGMA user_version = 3'));
     const { code, stdout, stderr } = await cli('list', path);
     expect([code, stdout]).toEqual([1, '']);
-    expect(stderr).toMatch(/^durable-fetch: Cannot read the intent store at .*intents\.db: .*schema version 2, written by a newer durable-fetch.*Upgrade durable-fetch/);
+    expect(stderr).toMatch(/^durable-fetch: Cannot read the intent store at .*intents\.db: .*schema version 3, written by a newer durable-fetch.*Upgrade durable-fetch/);
     expect(stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 

@@ -112,7 +112,7 @@ describe('durable-fetch/otel: a span per operation, a client span per attempt', 
     server.setFaults(() => ({ kind: 'drop-after' }));
     await expect(untraced.post('v1/payouts', { json: {}, idempotencyKey: 'payout-6' })).rejects.toThrow();
     server.setFaults(undefined);
-    const [pending] = await store.claim({ scope: 'default', origins: [new URL(server.url).origin], states: ['pending'], owner: 'probe', now: Date.now(), leaseUntil: 0, limit: 1 });
+    const [pending] = await store.claim({ scope: 'default', origins: [new URL(server.url).origin], states: ['pending'], owner: 'probe', leaseMs: 0, limit: 1 });
     expect(pending?.traceparent).toBeUndefined();
     await createClient({ prefix: server.url, store, on: tracing({ tracer }) }).recover();
     expect(spans().find((span) => span.name === 'durable-fetch POST')?.links).toEqual([]);

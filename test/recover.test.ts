@@ -175,7 +175,7 @@ describe('relay()', () => {
       create: (intent, options) => store.create(intent, options),
       update: (scope, id, version, change) => store.update(scope, id, version, change),
       list: (query) => store.list(query),
-      compact: (now) => store.compact(now),
+      compact: () => store.compact(),
       close: () => store.close(),
       claim: async (request) => {
         claiming();

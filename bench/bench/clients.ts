@@ -102,7 +102,7 @@ export function timed(store: IntentStore, spent: StoreWaits): IntentStore {
     },
     claim: (request) => store.claim(request),
     list: (query) => store.list(query),
-    compact: (now) => store.compact(now),
+    compact: () => store.compact(),
     close: () => store.close(),
   };
 }

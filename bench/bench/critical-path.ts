@@ -51,7 +51,7 @@ function recording(store: IntentStore, writes: Write[]): IntentStore {
     update: (scope, id, version, change) => timed('update', id, () => store.update(scope, id, version, change)),
     claim: (request) => store.claim(request),
     list: (query) => store.list(query),
-    compact: (now) => store.compact(now),
+    compact: () => store.compact(),
     close: () => store.close(),
   };
 }

@@ -109,7 +109,7 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
     us: Math.max(0, prepareUs - keyUs - fingerprintUs),
     what: `prepareCall ${prepareUs.toFixed(1)} µs minus key and fingerprint: headers merged, URL, JSON encoded, body bytes`,
   });
-  await step('journal create', 'newIntent + memoryStore.create (a copy in)', (i) => store.create(newIntent(calls[i]!, options)));
+  await step('journal create', 'newIntent + memoryStore.create (a copy in)', (i) => store.create(newIntent(calls[i]!, options, 'bench-owner')));
 
   await step('signals', 'per attempt: the time limits (timer + AbortController, src/time-limit.ts), and a flight AbortController', () => {
     const controller = new AbortController();
@@ -130,8 +130,8 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
   // One lease at a time, as at concurrency 1: created, then finished with the outcome.
   await step('own + settle', 'new Lease (renewal setInterval) + toStoredResponse + lease.finish (memoryStore.update, a copy in)', (i) => {
     const call = calls[i]!;
-    const lease = new Lease(store, call.scope, call.id, 1, Date.now() + options.leaseMs, options.leaseMs);
-    return lease.finish({ state: 'succeeded', attempts: 1, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answers[i] ?? answer) });
+    const lease = new Lease(store, { scope: call.scope, id: call.id, version: 1, owner: 'bench-owner' }, options.leaseMs, performance.now());
+    return lease.finish({ state: 'succeeded', attempts: 1, owner: null, leaseMs: 0, response: toStoredResponse(answers[i] ?? answer) });
   });
   await step('respond', "the call's promise and its .json() shortcut (decodes the bytes in hand, JSON.parse; no Response made)", () =>
     callPromise(Promise.resolve({ answer, idempotencyKey: 'k', attempts: 1 })).json(),

@@ -6,9 +6,12 @@ import {
   type IntentStore,
   type IntentSummary,
   type ListQuery,
+  applyChange,
+  applyClaim,
   isClaimable,
   isCompactable,
   isKnownState,
+  rebased,
   toSummary,
   type CreateOptions,
   refuseTransaction,
@@ -36,6 +39,9 @@ export interface IndexedDbStoreOptions {
  * Durability: writes ask for `durability: 'strict'`, so a resolved write has been flushed to disk,
  * not just handed to the OS. A browser that does not know the option ignores it and commits with
  * its default.
+ *
+ * Clock: `Date.now()`, the one clock every tab of the origin shares (a page's monotonic clock
+ * starts with the page). A wall-clock step can end a live tab's lease early or late.
  */
 export function indexedDbStore(options: IndexedDbStoreOptions = {}): IntentStore {
   return new IndexedDbStore(options.name === undefined ? 'durable-fetch' : `durable-fetch:${options.name}`);
@@ -65,9 +71,9 @@ class IndexedDbStore implements IntentStore {
     if (--this.#createsUntilSweep < 0) {
       this.#createsUntilSweep = SWEEP_EVERY - 1;
       // Housekeeping, never a reason to refuse a write.
-      this.compact(Date.now()).catch(() => {});
+      this.compact().catch(() => {});
     }
-    const record = { ...intent, version: 1 };
+    const record = rebased(intent, Date.now());
     return this.#use('journal an intent', 'readwrite', async (s) => {
       const key: Key = [intent.scope, intent.id];
       const existing = await promisifyRequest<Intent | undefined>(s.get(key));
@@ -83,24 +89,21 @@ class IndexedDbStore implements IntentStore {
       const key: Key = [scope, id];
       const intent = await promisifyRequest<Intent | undefined>(s.get(key));
       if (intent?.version !== version) return undefined;
-      // A field given as undefined is left as it is, as the other stores do.
-      for (const [field, value] of Object.entries(change)) {
-        if (value !== undefined) Object.assign(intent, { [field]: value });
-      }
-      intent.version++;
+      const written = applyChange(intent, change, Date.now());
       s.put(intent, key);
       await promisifyRequest(s.transaction);
-      return intent.version;
+      return written;
     });
   }
 
   claim(request: ClaimRequest): Promise<Intent[]> {
     return this.#use('claim intents', 'readwrite', async (s) => {
+      const now = Date.now();
       const claimed = oldestFirst(await promisifyRequest(s.getAll(scopeRange(request.scope))))
-        .filter((intent) => isClaimable(intent, request))
+        .filter((intent) => isClaimable(intent, request, now))
         .slice(0, Math.max(0, request.limit));
       for (const intent of claimed) {
-        Object.assign(intent, { owner: request.owner, leaseUntil: request.leaseUntil, version: intent.version + 1 });
+        applyClaim(intent, request, now);
         s.put(intent, [intent.scope, intent.id] satisfies Key);
       }
       await promisifyRequest(s.transaction);
@@ -115,8 +118,9 @@ class IndexedDbStore implements IntentStore {
     });
   }
 
-  compact(now: number): Promise<number> {
+  compact(): Promise<number> {
     return this.#use('compact the journal', 'readwrite', (s) => {
+      const now = Date.now();
       let deleted = 0;
       // Decided record by record as the cursor reaches it, inside the transaction: a write racing
       // the sweep is never judged by a stale copy.

@@ -1,13 +1,18 @@
+import { generateKey } from '../key.js';
 import {
   type ClaimRequest,
+  type Enlistment,
   type Intent,
   type IntentChange,
   type IntentStore,
   type IntentSummary,
   type ListQuery,
+  applyChange,
+  applyClaim,
   isClaimable,
   isCompactable,
   isKnownState,
+  rebased,
   toSummary,
   type CreateOptions,
   refuseTransaction,
@@ -17,14 +22,24 @@ import {
  * Intents in this process's memory: for tests, and for callers who opt out of durability.
  * Nothing survives the process. Records go in and come out as copies, so no caller can change
  * what is stored except through `update` and `claim`.
+ *
+ * Its clock is the process's monotonic clock, read as epoch ms: a wall-clock step moves no lease.
+ * Its owners live in this process; one whose client has closed is gone at once.
  */
 export function memoryStore(): IntentStore {
   return new MemoryStore();
 }
 
+/** Epoch ms at the process's start plus monotonic time since: never jumps, whatever the wall clock does. */
+const ANCHOR = Date.now() - performance.now();
+const clock = () => Math.floor(ANCHOR + performance.now());
+
 class MemoryStore implements IntentStore {
   /** By scope, then id; a Map keeps insertion order, which breaks `createdAt` ties. */
   readonly #scopes = new Map<string, Map<string, Intent>>();
+  /** Marks this store's owner ids, so an owner it never enlisted (or another store's) is never taken for gone. */
+  readonly #tag = `memory-${generateKey()}:`;
+  readonly #live = new Set<string>();
 
   async get(scope: string, id: string): Promise<Intent | undefined> {
     const intent = this.#scopes.get(scope)?.get(id);
@@ -37,30 +52,22 @@ class MemoryStore implements IntentStore {
     if (!intents) this.#scopes.set(intent.scope, (intents = new Map()));
     const existing = intents.get(intent.id);
     if (existing) return copied(existing);
-    const stored = copied(intent);
-    stored.version = 1;
-    intents.set(intent.id, stored);
+    intents.set(intent.id, copied(rebased(intent, clock())));
     return undefined;
   }
 
   async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
     const intent = this.#scopes.get(scope)?.get(id);
     if (!intent || intent.version !== version) return undefined;
-    // A field given as undefined is left as it is, as the sqlite store does.
-    const copy = copied(change);
-    for (const field of Object.keys(copy) as Array<keyof IntentChange>) {
-      if (copy[field] !== undefined) (intent as Record<keyof IntentChange, unknown>)[field] = copy[field];
-    }
-    return ++intent.version;
+    return applyChange(intent, copied(change), clock());
   }
 
   async claim(request: ClaimRequest): Promise<Intent[]> {
-    const claimed = this.#oldestFirst(request.scope).filter((intent) => isClaimable(intent, request)).slice(0, Math.max(0, request.limit));
-    for (const intent of claimed) {
-      intent.owner = request.owner;
-      intent.leaseUntil = request.leaseUntil;
-      intent.version++;
-    }
+    const now = clock();
+    const isGone = (owner: string) => owner.startsWith(this.#tag) && !this.#live.has(owner);
+    const candidates = request.id === undefined ? this.#oldestFirst(request.scope) : [this.#scopes.get(request.scope)?.get(request.id)].filter((intent) => intent !== undefined);
+    const claimed = candidates.filter((intent) => isKnownState(intent.state) && isClaimable(intent, request, now, isGone)).slice(0, Math.max(0, request.limit));
+    for (const intent of claimed) applyClaim(intent, request, now);
     return claimed.map(copied);
   }
 
@@ -70,7 +77,8 @@ class MemoryStore implements IntentStore {
       .map(toSummary);
   }
 
-  async compact(now: number): Promise<number> {
+  async compact(): Promise<number> {
+    const now = clock();
     let deleted = 0;
     for (const intents of this.#scopes.values()) {
       for (const [id, intent] of intents) {
@@ -80,8 +88,15 @@ class MemoryStore implements IntentStore {
     return deleted;
   }
 
+  async enlist(): Promise<Enlistment> {
+    const owner = this.#tag + generateKey();
+    this.#live.add(owner);
+    return { owner, release: async () => void this.#live.delete(owner) };
+  }
+
   async close(): Promise<void> {
     this.#scopes.clear();
+    this.#live.clear();
   }
 
   /** Records of known states in one scope (or all), oldest `createdAt` first: the live objects. */

@@ -6,7 +6,7 @@
  * Design notes by file, in redis/: options.ts (what can be configured), durability.ts (why AOF
  * with `appendfsync always` is required), scripts.ts (key layout and the contract in Lua),
  * records.ts (an intent as a hash), connection.ts (failing fast while Redis is away), watch.ts
- * (the subscriber), limits.ts (size caps).
+ * (the subscriber).
  */
 import { normalizeRedisOptions, type RedisStoreOptions } from './redis/options.js';
 import { RedisStore } from './redis/redis-store.js';

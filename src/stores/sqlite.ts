@@ -5,7 +5,7 @@
  *
  * Design notes by file, in sqlite/: files.ts (0700/0600 permissions), schema.ts (layout, pragmas,
  * versioning), intent-table.ts (the contract in SQL), batch.ts (group commit), worker.ts,
- * connection.ts and registry.ts (one worker per file per process), limits.ts (size caps).
+ * connection.ts and registry.ts (one worker per file per process), host.ts (the host clock, owners a claimant can see die).
  */
 import { normalizeSqliteOptions, type SqliteStoreOptions } from './sqlite/options.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';

@@ -6,7 +6,15 @@
  * Concurrency model: every change after creation is a compare-and-set on `version`. Two writers
  * that read the same version cannot both win, so a stale writer (another process, a resumed
  * pause, a second tab) never overwrites a newer outcome. Ownership is a lease: `owner` works on a
- * pending intent until `leaseUntil`; anyone else may `claim` it only after that.
+ * pending intent until `leaseUntil`; anyone else may `claim` it only after that — or at once when
+ * the store can see that the owner is gone (`enlist`).
+ *
+ * Time is the store's. Every instant in a record (`createdAt`, `updatedAt`, `expiresAt`,
+ * `leaseUntil`) is read off the store's own clock, which every claimant shares and which a
+ * client's wall clock cannot move: the database's clock for PostgreSQL and Redis, the host's
+ * monotonic clock for SQLite. Writers therefore say how long (`leaseMs`), never until when, and
+ * the store works out the instant when the write lands — not when it was asked for, which may be
+ * long before if the connection was down.
  */
 
 /** Key header value format: the bare key, or an RFC 8941 sf-string as the IETF draft writes it. */
@@ -56,9 +64,9 @@ export interface Intent {
   body?: Uint8Array;
   /** SHA-256 (hex) of method, path with query, and body bytes. */
   fingerprint: string;
-  /** Epoch ms when the intent was first journaled. */
+  /** When the intent was first journaled: epoch ms on the store's clock. */
   createdAt: number;
-  /** Epoch ms of the last change. */
+  /** When it was last written (created, changed or claimed), on the store's clock. */
   updatedAt: number;
   /** createdAt + keyTtlMs: after it the server may have forgotten the key. Settled intents are kept until then. */
   expiresAt: number;
@@ -67,7 +75,10 @@ export interface Intent {
   state: IntentState;
   /** Who works on it now (an opaque id per client), or null when nobody does. */
   owner: string | null;
-  /** Epoch ms until which `owner` holds it; 0 when unowned. */
+  /**
+   * Until when `owner` holds it, on the store's clock. An unowned intent with a `leaseUntil` still
+   * to come is parked: nobody claims it before then (a server asked for a long wait). 0 when never owned.
+   */
   leaseUntil: number;
   /** Bumped by the store on every write; the compare-and-set token. Starts at 1. */
   version: number;
@@ -83,8 +94,18 @@ export interface Intent {
 /** What `list` returns: an intent without its payloads, which stay in the store until asked for. */
 export type IntentSummary = Omit<Intent, 'body' | 'response' | 'headers' | 'traceparent'>;
 
-/** The fields a compare-and-set write may change. Identity, request and `createdAt` never change. */
-export type IntentChange = Partial<Pick<Intent, 'state' | 'attempts' | 'owner' | 'leaseUntil' | 'updatedAt' | 'response'>>;
+/**
+ * The fields a compare-and-set write may change. Identity, request and `createdAt` never change;
+ * `updatedAt` becomes the store's now on every write. A field left out (or undefined) is left as it is.
+ */
+export type IntentChange = Partial<Pick<Intent, 'state' | 'attempts' | 'owner' | 'response'>> & {
+  /**
+   * Sets `leaseUntil` to the store's now plus this many ms: a renewal (the lease), a release
+   * (0: free at once) or a parking (how long nobody may claim it). Never an instant: the
+   * writer's clock is not the store's.
+   */
+  leaseMs?: number;
+};
 
 /** Which intents a `claim` may take. */
 export interface ClaimRequest {
@@ -95,12 +116,28 @@ export interface ClaimRequest {
   states: readonly IntentState[];
   /** The claimant: becomes `owner`. */
   owner: string;
-  /** Only intents whose lease ended at or before this instant (epoch ms). */
-  now: number;
-  /** The claimant's lease: becomes `leaseUntil`. */
-  leaseUntil: number;
-  /** At most this many, oldest `createdAt` first. */
+  /** The claimant's lease, ms: `leaseUntil` becomes the store's now plus this. */
+  leaseMs: number;
+  /** At most this many, oldest `createdAt` first (ties in the order they were created). */
   limit: number;
+  /** Only the intent with this id: a caller taking over its own key. */
+  id?: string;
+  /**
+   * Only intents last written before this instant of the store's clock (an `updatedAt` a claim
+   * returned): a recovery pass leaves what it has itself released for the next pass.
+   */
+  unchangedBefore?: number;
+}
+
+/**
+ * An owner whose death claimants can see (`IntentStore.enlist`): the store keeps a sign of its life
+ * — a database session, a Web Lock, the process itself — that ends when it does.
+ */
+export interface Enlistment {
+  /** The owner id to write into intents. */
+  owner: string;
+  /** The owner is done (its client closed): its sign of life ends, and it holds nothing any more. */
+  release(): Promise<void>;
 }
 
 export interface ListQuery {
@@ -122,7 +159,9 @@ export interface IntentStore {
   /**
    * Inserts `intent` (its `version` is ignored and stored as 1) unless one with the same scope and
    * id exists. Resolves `undefined` when inserted, else the existing intent, untouched: two
-   * callers racing on one key cannot both create it.
+   * callers racing on one key cannot both create it. Its times are re-based on the store's clock
+   * (`rebased`): `createdAt` and `updatedAt` become the store's now, and `expiresAt` and an owned
+   * intent's `leaseUntil` keep their distance from `createdAt`.
    */
   create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined>;
   /**
@@ -132,18 +171,25 @@ export interface IntentStore {
    */
   update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined>;
   /**
-   * Atomically takes up to `limit` intents matching the request whose lease has ended, making
-   * `owner` their owner until `leaseUntil` (version bumped). However many claimants race, each
-   * intent goes to one of them. Resolves the claimed intents, payloads included.
+   * Atomically takes up to `limit` intents matching the request whose lease has ended on the
+   * store's clock, or whose owner the store can see is gone (`enlist`), making `owner` their
+   * owner for `leaseMs` (version bumped, `updatedAt` the store's now). However many claimants
+   * race, each intent goes to one of them. Resolves the claimed intents, payloads included.
    */
   claim(request: ClaimRequest): Promise<Intent[]>;
   /** Summaries matching the query, oldest `createdAt` first. Records of unknown states are left out. */
   list(query?: ListQuery): Promise<IntentSummary[]>;
   /**
-   * Deletes what `isCompactable` allows at `now`; resolves how many were deleted. Never touches
-   * `pending`, `expired`, or any record this version does not understand.
+   * Deletes what `isCompactable` allows at the store's now; resolves how many were deleted. Never
+   * touches `pending`, `expired`, or any record this version does not understand.
    */
-  compact(now: number): Promise<number>;
+  compact(): Promise<number>;
+  /**
+   * Optional liveness: a new owner id whose death this store can see. Claims then take its
+   * intents at once once it is gone, rather than when its lease runs out. Without it, owners are
+   * seen only through their leases.
+   */
+  enlist?(): Promise<Enlistment>;
   /**
    * Optional: calls `onChange` whenever intents may have become claimable elsewhere (another
    * process committed or released one), so a relay wakes at once instead of at its next poll.
@@ -172,6 +218,53 @@ export function intentId(idempotencyKey: string, method: string, url: URL): stri
   return `${method} ${url.origin}${url.pathname} ${idempotencyKey}`;
 }
 
+/**
+ * `intent` as `create` stores it at the store's `now`: journaled now, its key's TTL and an owner's
+ * lease counted from now, whatever clock the writer read. Unowned, `leaseUntil` stays as it was.
+ */
+export function rebased(intent: Intent, now: number): Intent {
+  const { createdAt } = intent;
+  return {
+    ...intent,
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now + (intent.expiresAt - createdAt),
+    leaseUntil: intent.owner === null ? intent.leaseUntil : now + (intent.leaseUntil - createdAt),
+    version: 1,
+  };
+}
+
+/**
+ * Applies a compare-and-set write to a whole record at the store's `now`, for stores that keep
+ * whole records: the fields given (undefined ones left as they are), `leaseMs` as an instant,
+ * `updatedAt`, and the version bumped. Resolves the new version.
+ */
+export function applyChange(intent: Intent, change: IntentChange, now: number): number {
+  const { leaseMs, ...fields } = change;
+  for (const [field, value] of Object.entries(fields)) {
+    if (value !== undefined) Object.assign(intent, { [field]: value });
+  }
+  if (leaseMs !== undefined) intent.leaseUntil = now + leaseMs;
+  intent.updatedAt = now;
+  return ++intent.version;
+}
+
+/** A claim taking `intent` at the store's `now`, for stores that keep whole records. */
+export function applyClaim(intent: Intent, request: Pick<ClaimRequest, 'owner' | 'leaseMs'>, now: number): void {
+  intent.owner = request.owner;
+  intent.leaseUntil = now + request.leaseMs;
+  intent.updatedAt = now;
+  intent.version++;
+}
+
+/**
+ * Whether the key's TTL had passed when the intent was claimed: `updatedAt` of a claimed intent
+ * is the store's now at the claim, so no clock of the claimant's takes part.
+ */
+export function isExpiredAtClaim(intent: Pick<Intent, 'updatedAt' | 'expiresAt'>): boolean {
+  return intent.updatedAt > intent.expiresAt;
+}
+
 /** A settled intent past its retention may be dropped; unknown outcomes and unknown records never are. */
 export function isCompactable(intent: Pick<Intent, 'state' | 'expiresAt'>, now: number): boolean {
   return (intent.state === 'succeeded' || intent.state === 'failed') && intent.expiresAt <= now;
@@ -182,14 +275,42 @@ export function toSummary({ body: _body, response: _response, headers: _headers,
   return summary;
 }
 
-/** Whether a claimant may take the intent now: the rule `claim` applies, for stores that filter in code. */
-export function isClaimable(intent: IntentSummary, request: ClaimRequest): boolean {
+/**
+ * Whether a claimant may take the intent at the store's `now`: the rule `claim` applies, for
+ * stores that filter in code. `isGone` says whether the store can see that an owner is dead.
+ */
+export function isClaimable(intent: IntentSummary, request: ClaimRequest, now: number, isGone: (owner: string) => boolean = () => false): boolean {
   return (
     intent.scope === request.scope &&
+    (request.id === undefined || intent.id === request.id) &&
     request.origins.includes(intent.origin) &&
     request.states.includes(intent.state) &&
-    intent.leaseUntil <= request.now
+    (request.unchangedBefore === undefined || intent.updatedAt < request.unchangedBefore) &&
+    (intent.leaseUntil <= now || (intent.owner !== null && isGone(intent.owner)))
   );
+}
+
+/**
+ * A body or stored answer larger than the store keeps: refused before anything is written. Its
+ * message names the store's option; the client tells it from a store that is down (an answer too
+ * big to journal settles its intent without it, rather than being resent).
+ */
+export class PayloadTooLargeError extends Error {
+  constructor(what: string, bytes: number, store: string, maxBodyBytes: number) {
+    super(`The ${what} is ${bytes} bytes; the ${store} keeps at most ${maxBodyBytes} (option maxBodyBytes).`);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+/** Refuses a record whose request body or stored answer is larger than `maxBodyBytes`, before it is copied or written. */
+export function checkPayloads(record: Pick<Intent, 'body'> | IntentChange, maxBodyBytes: number, store: string): void {
+  const sizes: [string, Uint8Array | undefined][] = [
+    ['request body', 'body' in record ? record.body : undefined],
+    ['stored answer body', 'response' in record ? record.response?.body : undefined],
+  ];
+  for (const [what, bytes] of sizes) {
+    if (bytes && bytes.byteLength > maxBodyBytes) throw new PayloadTooLargeError(what, bytes.byteLength, store, maxBodyBytes);
+  }
 }
 
 /** The states this version understands; a record in any other was written by a newer version. */

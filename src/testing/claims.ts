@@ -1,15 +1,14 @@
 import type { ClaimRequest, IntentStore } from '../stores/store.js';
 import { ORIGIN } from './intents.js';
 
-/** A claim over `makeIntent`'s scope and origin, at `now`, for `owner`. */
+/** A claim over `makeIntent`'s scope and origin, for `owner`, with a minute's lease. */
 export function claimRequest(overrides: Partial<ClaimRequest> = {}): ClaimRequest {
   return {
     scope: 'tenant-a',
     origins: [ORIGIN],
     states: ['pending'],
     owner: 'claimant-1',
-    now: 1_800_000_000_000,
-    leaseUntil: 1_800_000_060_000,
+    leaseMs: 60_000,
     limit: 100,
     ...overrides,
   };

@@ -1,6 +1,8 @@
 import { describe } from 'vitest';
 import type { IntentStore } from '../stores/store.js';
 import { describeClaims } from './suite/claims.js';
+import { describeClock } from './suite/clock.js';
+import { describeLiveness } from './suite/liveness.js';
 import { describeCompaction } from './suite/compaction.js';
 import { describeCompareAndSet } from './suite/compare-and-set.js';
 import type { IntentStoreSuiteOptions, SuiteContext } from './suite/context.js';
@@ -14,8 +16,9 @@ export type { IntentStoreSuiteOptions } from './suite/context.js';
 
 /**
  * The `IntentStore` conformance suite, as vitest tests: run it against any store to show it keeps
- * the contract (records, payloads byte for byte, compare-and-set, claims under contention,
- * listing, compaction, records of newer versions, and optionally claims across processes).
+ * the contract (records, payloads byte for byte, compare-and-set, claims under contention, the
+ * store's clock, owners' liveness, listing, compaction, records of newer versions, and optionally
+ * claims across processes).
  * `makeStore` is called for every test and should give an empty store; the suite closes it.
  *
  * @example
@@ -42,6 +45,8 @@ export function describeIntentStore(
     describePayloads(context);
     describeCompareAndSet(context);
     describeClaims(context);
+    describeClock(context);
+    describeLiveness(context);
     describeListing(context);
     describeCompaction(context);
     describeUnknownRecords(context);

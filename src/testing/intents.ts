@@ -9,8 +9,9 @@ export const UNKNOWN_STATE = 'archived-by-a-newer-version' as IntentState;
 let made = 0;
 
 /**
- * A fresh pending, unowned intent as the client journals it, with a new id and a `createdAt` later
- * than every intent made before it; `overrides` replace any field.
+ * A fresh pending, unowned intent as the client journals it, with a new id and a day's TTL;
+ * `overrides` replace any field. The store re-bases its times on its own clock: only their
+ * distances from `createdAt` (the TTL, an owner's lease) are kept.
  */
 export function makeIntent(overrides: Partial<Intent> = {}): Intent {
   const n = ++made;
@@ -39,6 +40,12 @@ export function makeIntent(overrides: Partial<Intent> = {}): Intent {
     version: 1,
     ...overrides,
   };
+}
+
+/** A record without its instants, which the store sets on its own clock: what a test compares of it. */
+export function timeless<T extends Partial<Intent>>(record: T): Omit<T, 'createdAt' | 'updatedAt' | 'expiresAt' | 'leaseUntil'> {
+  const { createdAt: _createdAt, updatedAt: _updatedAt, expiresAt: _expiresAt, leaseUntil: _leaseUntil, ...rest } = record;
+  return rest;
 }
 
 /** `count` intents made by `makeIntent`, each with the same overrides. */

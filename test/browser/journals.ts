@@ -98,7 +98,7 @@ export function recordingStore(
     },
     claim: (request) => inner.claim(request),
     list: (query) => inner.list(query),
-    compact: (now) => inner.compact(now),
+    compact: () => inner.compact(),
     close: () => inner.close(),
   };
 }

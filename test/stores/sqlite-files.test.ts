@@ -39,9 +39,9 @@ describe('sqlite store files', () => {
     const store = sqliteStore(path);
     await store.create(makeIntent());
     await store.close();
-    withRawDatabase(path, (db) => db.exec('PRAGMA user_version = 2'));
+    withRawDatabase(path, (db) => db.exec('PRAGMA user_version = 3'));
     const newer = sqliteStore(path);
-    await expect(newer.list()).rejects.toThrow(/schema version 2, written by a newer durable-fetch; this version reads up to 1/);
+    await expect(newer.list()).rejects.toThrow(/schema version 3, written by a newer durable-fetch; this version reads up to 2/);
     await newer.close();
     expect(() => openSqliteReadOnly(path)).toThrow(/newer durable-fetch/);
   });

@@ -14,7 +14,7 @@ export function recordingStore(events: string[], inner: IntentStore = memoryStor
       inner.update(scope, id, version, change).then(log((written) => `update:${change.state ?? 'lease'}${written === undefined ? ':stale' : ''}`)),
     claim: (request) => inner.claim(request).then(log((claimed) => `claim:${claimed.length}`)),
     list: (query) => inner.list(query).then(log(() => 'list')),
-    compact: (now) => inner.compact(now),
+    compact: () => inner.compact(),
     close: () => inner.close(),
   };
 }

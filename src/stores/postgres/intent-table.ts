@@ -7,6 +7,7 @@ import {
   type ListQuery,
   isCompactable,
   isKnownState,
+  rebased,
   UNSETTLED_STATES,
 } from '../store.js';
 import type { TableName } from './options.js';
@@ -16,6 +17,13 @@ import { INSERT_COLUMNS, SUMMARY_COLUMNS, changeColumns, insertValues, intentFro
 export interface Queryable {
   query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
 }
+
+/**
+ * The database's clock in epoch ms, read when the statement runs: every instant a record holds is
+ * on it, whatever the clocks of the processes sharing the table say (and however long a statement
+ * waited for its connection).
+ */
+export const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 
 /** Every state this version knows; the compile fails here when one is added to `IntentState`. */
 const KNOWN_STATES = Object.keys({ pending: 0, succeeded: 0, failed: 0, expired: 0 } satisfies Record<IntentState, 0>) as IntentState[];
@@ -41,30 +49,38 @@ export class IntentTable {
   constructor(table: TableName) {
     this.#table = table;
     const t = table.sql;
-    const placeholders = INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
+    // Times arrive re-based on 0; the database's now is added here (an unowned lease stays as given).
+    const rebasedOnNow: Partial<Record<(typeof INSERT_COLUMNS)[number], string>> = {
+      created_at: 'clock.now + $', updated_at: 'clock.now + $', expires_at: 'clock.now + $',
+      lease_until: `CASE WHEN $${INSERT_COLUMNS.indexOf('owner') + 1}::text IS NULL THEN 0 ELSE clock.now END + $`,
+    };
+    const values = INSERT_COLUMNS.map((column, i) => `${rebasedOnNow[column] ?? '$'}${i + 1}`).join(', ');
     const notify = `$${INSERT_COLUMNS.length + 1}::boolean`;
     const channel = `$${INSERT_COLUMNS.length + 2}::text`;
     this.#insert = `
-      WITH inserted AS (
-        INSERT INTO ${t} (${INSERT_COLUMNS.join(', ')}) VALUES (${placeholders})
+      WITH clock AS (SELECT ${NOW_MS} AS now), inserted AS (
+        INSERT INTO ${t} (${INSERT_COLUMNS.join(', ')}) SELECT ${values} FROM clock
         ON CONFLICT (scope, id) DO NOTHING RETURNING 1
       )
       SELECT CASE WHEN ${notify} THEN pg_notify(${channel}, '') END FROM inserted`;
     this.#get = `SELECT * FROM ${t} WHERE scope = $1 AND id = $2`;
     this.#claim = `
-      UPDATE ${t} SET owner = $1, lease_until = $2, version = version + 1
+      WITH clock AS (SELECT ${NOW_MS} AS now)
+      UPDATE ${t} SET owner = $1, lease_until = clock.now + $2, updated_at = clock.now, version = version + 1
+      FROM clock
       WHERE (scope, id) IN (
-        SELECT scope, id FROM ${t}
-        WHERE scope = $3 AND state = ANY($4::text[]) AND origin = ANY($5::text[]) AND lease_until <= $6
-        ORDER BY created_at, seq LIMIT GREATEST($7::integer, 0)
+        SELECT scope, id FROM ${t}, clock
+        WHERE scope = $3 AND state = ANY($4::text[]) AND origin = ANY($5::text[]) AND lease_until <= clock.now
+          AND ($7::text IS NULL OR id = $7) AND ($8::bigint IS NULL OR updated_at < $8)
+        ORDER BY created_at, seq LIMIT GREATEST($6::integer, 0)
         FOR UPDATE SKIP LOCKED
       )
-      RETURNING *`;
+      RETURNING ${t}.*`;
     this.#list = `
       SELECT ${SUMMARY_COLUMNS} FROM ${t}
       WHERE ($1::text IS NULL OR scope = $1) AND state = ANY($2::text[])
       ORDER BY created_at, seq`;
-    this.#compact = `DELETE FROM ${t} WHERE expires_at <= $1 AND state = ANY($2::text[])`;
+    this.#compact = `DELETE FROM ${t} WHERE expires_at <= ${NOW_MS} AND state = ANY($1::text[])`;
   }
 
   async get(db: Queryable, scope: string, id: string): Promise<Intent | undefined> {
@@ -75,7 +91,7 @@ export class IntentTable {
   /** Inserts at version 1 and resolves undefined, or resolves the existing intent untouched. */
   async create(db: Queryable, intent: Intent): Promise<Intent | undefined> {
     const announce = intent.owner === null;
-    const { rowCount } = await db.query(this.#insert, [...insertValues(intent), announce, this.#table.text]);
+    const { rowCount } = await db.query(this.#insert, [...insertValues(rebased(intent, 0)), announce, this.#table.text]);
     if (rowCount === 1) return undefined;
     const existing = await this.get(db, intent.scope, intent.id);
     if (!existing) throw new Error(`intent ${intent.id} in scope ${intent.scope} conflicted on insert but cannot be read back`);
@@ -84,14 +100,16 @@ export class IntentTable {
 
   /** Compare-and-set on `version`; a release that leaves the intent to be sent announces itself. */
   async update(db: Queryable, scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
-    const { columns, values } = changeColumns(change);
-    const sets = [...columns.map((column, i) => `${column} = $${i + 4}`), 'version = version + 1'].join(', ');
+    const { columns, values, leaseMs } = changeColumns(change);
+    const sets = [...columns.map((column, i) => `${column} = $${i + 4}`), `updated_at = ${NOW_MS}`, 'version = version + 1'];
+    if (leaseMs !== undefined) sets.push(`lease_until = ${NOW_MS} + $${columns.length + 4}::bigint`);
+    const extra = leaseMs === undefined ? [] : [leaseMs];
     const released = change.owner === null && (change.state === undefined || UNSETTLED_STATES.includes(change.state));
-    const announce = released ? `, pg_notify($${columns.length + 4}::text, '')` : '';
+    const announce = released ? `, pg_notify($${columns.length + extra.length + 4}::text, '')` : '';
     const text = `
-      WITH updated AS (UPDATE ${this.#table.sql} SET ${sets} WHERE scope = $1 AND id = $2 AND version = $3 RETURNING version)
+      WITH updated AS (UPDATE ${this.#table.sql} SET ${sets.join(', ')} WHERE scope = $1 AND id = $2 AND version = $3 RETURNING version)
       SELECT version${announce} FROM updated`;
-    const params = [scope, id, version, ...values, ...(announce ? [this.#table.text] : [])];
+    const params = [scope, id, version, ...values, ...extra, ...(announce ? [this.#table.text] : [])];
     const { rows } = await db.query(text, params);
     return rows[0]?.version;
   }
@@ -100,7 +118,7 @@ export class IntentTable {
   async claim(db: Queryable, request: ClaimRequest): Promise<Intent[]> {
     const states = request.states.filter(isKnownState);
     const { rows } = await db.query(this.#claim, [
-      request.owner, request.leaseUntil, request.scope, states, request.origins, request.now, request.limit,
+      request.owner, request.leaseMs, request.scope, states, request.origins, request.limit, request.id ?? null, request.unchangedBefore ?? null,
     ]);
     // RETURNING keeps no order; the rows' own createdAt (then insertion order) gives it back.
     return rows
@@ -114,8 +132,8 @@ export class IntentTable {
     return rows.map(summaryFromRow);
   }
 
-  async compact(db: Queryable, now: number): Promise<number> {
-    const { rowCount } = await db.query(this.#compact, [now, COMPACTABLE_STATES]);
+  async compact(db: Queryable): Promise<number> {
+    const { rowCount } = await db.query(this.#compact, [COMPACTABLE_STATES]);
     return rowCount ?? 0;
   }
 }

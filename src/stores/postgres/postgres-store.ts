@@ -51,8 +51,8 @@ export class PostgresStore implements IntentStore {
     return this.#run('list intents', () => this.#intents.list(this.#options.pool, query));
   }
 
-  compact(now: number): Promise<number> {
-    return this.#run('compact intents', () => this.#intents.compact(this.#options.pool, now));
+  compact(): Promise<number> {
+    return this.#run('compact intents', () => this.#intents.compact(this.#options.pool));
   }
 
   /**

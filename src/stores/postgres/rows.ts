@@ -39,7 +39,10 @@ export const INSERT_COLUMNS = [
   'response_status', 'response_status_text', 'response_headers', 'response_body', 'traceparent',
 ] as const;
 
-/** The whole intent as INSERT values, stored at version 1. */
+/**
+ * The whole intent as INSERT values, stored at version 1. Its times come re-based on 0 (`rebased`):
+ * the statement adds the database's now to them (intent-table.ts).
+ */
 export function insertValues(intent: Intent): unknown[] {
   return [
     intent.scope, intent.id, intent.idempotencyKey, intent.method, intent.url, intent.origin, intent.headers,
@@ -50,14 +53,15 @@ export function insertValues(intent: Intent): unknown[] {
 }
 
 /** The plain fields a compare-and-set write may set, and their columns: only these names reach SQL text. */
-const CHANGE_COLUMNS = { state: 'state', attempts: 'attempts', owner: 'owner', leaseUntil: 'lease_until', updatedAt: 'updated_at' } as const;
+const CHANGE_COLUMNS = { state: 'state', attempts: 'attempts', owner: 'owner' } as const;
 const RESPONSE_COLUMNS = ['response_status', 'response_status_text', 'response_headers', 'response_body'] as const;
 
 /**
- * The columns a compare-and-set write sets, with their values. A field given as undefined is left
- * as it is (the memory store does the same).
+ * The columns a compare-and-set write sets, with their values, and `leaseMs` when it gives one
+ * (the statement adds it to the database's now). A field given as undefined is left as it is (the
+ * memory store does the same).
  */
-export function changeColumns(change: IntentChange): { columns: string[]; values: unknown[] } {
+export function changeColumns(change: IntentChange): { columns: string[]; values: unknown[]; leaseMs: number | undefined } {
   const columns: string[] = [];
   const values: unknown[] = [];
   for (const [field, column] of Object.entries(CHANGE_COLUMNS)) {
@@ -65,7 +69,7 @@ export function changeColumns(change: IntentChange): { columns: string[]; values
     if (value !== undefined) columns.push(column), values.push(value);
   }
   if (change.response) columns.push(...RESPONSE_COLUMNS), values.push(...responseValues(change.response));
-  return { columns, values };
+  return { columns, values, leaseMs: change.leaseMs };
 }
 
 function responseValues(response: StoredResponse | undefined): unknown[] {

@@ -30,11 +30,14 @@ export function intentFields(intent: Intent): Value[] {
   return intent.response ? [...fields, ...responseFields(intent.response)] : fields;
 }
 
-/** The fields a compare-and-set write sets, and those it deletes (`owner: null`). Undefined leaves a field as it is. */
+/**
+ * The fields a compare-and-set write sets, and those it deletes (`owner: null`). Undefined leaves a
+ * field as it is; `leaseMs` and `updatedAt` are the script's, on the server's clock.
+ */
 export function changeFields(change: IntentChange): { set: Value[]; remove: string[] } {
   const set: Value[] = [];
   const remove: string[] = [];
-  for (const name of ['state', 'attempts', 'owner', 'leaseUntil', 'updatedAt'] as const) {
+  for (const name of ['state', 'attempts', 'owner'] as const) {
     const value = change[name];
     if (value === null) remove.push(name);
     else if (value !== undefined) set.push(name, String(value));

@@ -6,12 +6,13 @@ import {
   type IntentStore,
   type IntentSummary,
   type ListQuery,
+  checkPayloads,
   isKnownState,
+  rebased,
   refuseTransaction,
 } from '../store.js';
 import { whenReady } from './connection.js';
 import { DurabilityRefusal, checkDurability } from './durability.js';
-import { checkSizes } from './limits.js';
 import type { NormalizedRedisOptions, RedisClient } from './options.js';
 import { intentFields, changeFields, intentFromHash, summaryFromRow } from './records.js';
 import { CLAIM, COMPACT, CREATE, GET, LIST, UPDATE, type Script, indexFor, runScript } from './scripts.js';
@@ -58,23 +59,25 @@ export class RedisStore implements IntentStore {
 
   async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
     refuseTransaction(options, 'redisStore');
-    checkSizes(intent, this.#maxBodyBytes);
-    const existing = (await this.#run(CREATE, [intent.scope, intent.id, ...intentFields(intent)])) as Buffer[] | null;
+    checkPayloads(intent, this.#maxBodyBytes, 'redis store');
+    const existing = (await this.#run(CREATE, [intent.scope, intent.id, ...intentFields(rebased(intent, 0))])) as Buffer[] | null;
     return existing ? intentFromHash(existing) : undefined;
   }
 
   async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
-    checkSizes(change, this.#maxBodyBytes);
+    checkPayloads(change, this.#maxBodyBytes, 'redis store');
     const { set, remove } = changeFields(change);
-    const written = await this.#run(UPDATE, [scope, id, String(version), String(set.length / 2), ...set, ...remove]);
+    const lease = change.leaseMs === undefined ? '' : String(change.leaseMs);
+    const written = await this.#run(UPDATE, [scope, id, String(version), lease, String(set.length / 2), ...set, ...remove]);
     return written === null ? undefined : Number(written);
   }
 
   async claim(request: ClaimRequest): Promise<Intent[]> {
     const states = request.states.filter(isKnownState);
     if (states.length === 0 || request.limit <= 0) return [];
-    const { scope, owner, now, leaseUntil, limit, origins } = request;
-    const args = [scope, owner, String(now), String(leaseUntil), String(limit), indexFor(states), String(origins.length), ...origins, ...states];
+    const { scope, owner, leaseMs, limit, origins, id = '', unchangedBefore } = request;
+    const before = unchangedBefore === undefined ? '' : String(unchangedBefore);
+    const args = [scope, owner, String(leaseMs), String(limit), indexFor(states), id, before, String(origins.length), ...origins, ...states];
     const claimed = (await this.#run(CLAIM, args)) as Buffer[][];
     return claimed.map((reply) => intentFromHash(reply)!);
   }
@@ -87,10 +90,10 @@ export class RedisStore implements IntentStore {
     return rows.map(summaryFromRow).filter((summary) => isKnownState(summary.state));
   }
 
-  async compact(now: number): Promise<number> {
+  async compact(): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const [batchDeleted, seen] = (await this.#run(COMPACT, [String(now), String(COMPACT_BATCH)])) as [number, number];
+      const [batchDeleted, seen] = (await this.#run(COMPACT, [String(COMPACT_BATCH)])) as [number, number];
       deleted += batchDeleted;
       if (seen < COMPACT_BATCH) return deleted;
     }

@@ -41,6 +41,11 @@ local CHANNEL = prefix .. 'claimable'
 local function intent_key(scope, id) return prefix .. 'intent:' .. #scope .. ':' .. scope .. ':' .. id end
 local function created_key(scope) return prefix .. 'created:' .. scope end
 local function unsettled_key(scope) return prefix .. 'unsettled:' .. scope end
+-- The server's clock in epoch ms, read as the script runs: every instant a record holds is on it.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 
 -- Files the intent under its state, and announces one that nobody owns and is waiting to be sent.
 local function reindex(key, scope, id)
@@ -60,14 +65,20 @@ export const GET = script(`
 return redis.call('HGETALL', intent_key(ARGV[2], ARGV[3]))
 `);
 
-/** ARGV: prefix, scope, id, field, value, …. Resolves nil when created, else the existing intent's fields. */
+/**
+ * ARGV: prefix, scope, id, field, value, …, with the times re-based on 0 (see rebased in store.ts). Resolves nil
+ * when created (its times moved onto the server's clock), else the existing intent's fields.
+ */
 export const CREATE = script(`
 local scope, id = ARGV[2], ARGV[3]
 local key = intent_key(scope, id)
 local existing = redis.call('HGETALL', key)
 if #existing > 0 then return existing end
 redis.call('HSET', key, unpack(ARGV, 4))
-redis.call('HSET', key, 'version', 1)
+local now = now_ms()
+local expiresAt, leaseUntil, owner = unpack(redis.call('HMGET', key, 'expiresAt', 'leaseUntil', 'owner'))
+redis.call('HSET', key, 'version', 1, 'createdAt', now, 'updatedAt', now, 'expiresAt', now + tonumber(expiresAt))
+if owner then redis.call('HSET', key, 'leaseUntil', now + tonumber(leaseUntil)) end
 redis.call('SADD', SCOPES_KEY, scope)
 redis.call('ZADD', created_key(scope), redis.call('HGET', key, 'createdAt'), id)
 reindex(key, scope, id)
@@ -75,46 +86,58 @@ return false
 `);
 
 /**
- * ARGV: prefix, scope, id, version, number of fields to set, field, value, …, field to delete, ….
- * Resolves the new version, or nil when the intent is gone or at another version.
+ * ARGV: prefix, scope, id, version, lease ms ('' for none), number of fields to set, field, value,
+ * …, field to delete, …. Resolves the new version, or nil when the intent is gone or at another version.
  */
 export const UPDATE = script(`
 local scope, id = ARGV[2], ARGV[3]
 local key = intent_key(scope, id)
 if redis.call('HGET', key, 'version') ~= ARGV[4] then return false end
-local last = 5 + 2 * tonumber(ARGV[5])
-if last > 5 then redis.call('HSET', key, unpack(ARGV, 6, last)) end
+local now = now_ms()
+local last = 6 + 2 * tonumber(ARGV[6])
+if last > 6 then redis.call('HSET', key, unpack(ARGV, 7, last)) end
 if #ARGV > last then redis.call('HDEL', key, unpack(ARGV, last + 1)) end
+redis.call('HSET', key, 'updatedAt', now)
+if ARGV[5] ~= '' then redis.call('HSET', key, 'leaseUntil', now + tonumber(ARGV[5])) end
 local version = redis.call('HINCRBY', key, 'version', 1)
 reindex(key, scope, id)
 return version
 `);
 
 /**
- * ARGV: prefix, scope, owner, now, leaseUntil, limit, index ('unsettled' or 'created'), number of
- * origins, origin, …, state, …. Takes the oldest matching intents whose lease has ended; resolves
- * each one's fields and values.
+ * ARGV: prefix, scope, owner, lease ms, limit, index ('unsettled' or 'created'), id ('' for any),
+ * unchanged before ('' for any), number of origins, origin, …, state, …. Takes the oldest
+ * matching intents whose lease has ended on the server's clock; resolves each one's fields and values.
  */
 export const CLAIM = script(`
-local scope, owner, now, leaseUntil, limit = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
-local index = ARGV[7] == 'unsettled' and unsettled_key(scope) or created_key(scope)
+local scope, owner, leaseMs, limit = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local index = ARGV[6] == 'unsettled' and unsettled_key(scope) or created_key(scope)
+local only, before = ARGV[7], tonumber(ARGV[8])
 local origins, states = {}, {}
-local states_from = 9 + tonumber(ARGV[8])
-for i = 9, states_from - 1 do origins[ARGV[i]] = true end
+local states_from = 10 + tonumber(ARGV[9])
+for i = 10, states_from - 1 do origins[ARGV[i]] = true end
 for i = states_from, #ARGV do states[ARGV[i]] = true end
+local now = now_ms()
 local taken, start = {}, 0
+local function try(id)
+  local key = intent_key(scope, id)
+  local state, origin, lease, updated = unpack(redis.call('HMGET', key, 'state', 'origin', 'leaseUntil', 'updatedAt'))
+  if states[state] and origins[origin] and tonumber(lease) <= now and (not before or tonumber(updated) < before) then
+    redis.call('HSET', key, 'owner', owner, 'leaseUntil', now + leaseMs, 'updatedAt', now)
+    redis.call('HINCRBY', key, 'version', 1)
+    taken[#taken + 1] = redis.call('HGETALL', key)
+  end
+end
+if only ~= '' then
+  if limit > 0 and redis.call('ZSCORE', index, only) then try(only) end
+  return taken
+end
 while #taken < limit do
   local ids = redis.call('ZRANGE', index, start, start + 99)
   if #ids == 0 then break end
   for _, id in ipairs(ids) do
-    local key = intent_key(scope, id)
-    local state, origin, lease = unpack(redis.call('HMGET', key, 'state', 'origin', 'leaseUntil'))
-    if states[state] and origins[origin] and tonumber(lease) <= now then
-      redis.call('HSET', key, 'owner', owner, 'leaseUntil', leaseUntil)
-      redis.call('HINCRBY', key, 'version', 1)
-      taken[#taken + 1] = redis.call('HGETALL', key)
-      if #taken == limit then break end
-    end
+    try(id)
+    if #taken == limit then break end
   end
   start = start + 100
 end
@@ -145,12 +168,12 @@ return rows
 `);
 
 /**
- * ARGV: prefix, now, batch size. Deletes up to a batch of settled intents whose expiresAt has
- * come; resolves { deleted, looked at } (fewer looked at than the batch size: nothing is left).
+ * ARGV: prefix, batch size. Deletes up to a batch of settled intents whose expiresAt has come on
+ * the server's clock; resolves { deleted, looked at } (fewer looked at than the batch size: nothing is left).
  */
 export const COMPACT = script(`
-local now = tonumber(ARGV[2])
-local keys = redis.call('ZRANGEBYSCORE', SETTLED_KEY, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local now = now_ms()
+local keys = redis.call('ZRANGEBYSCORE', SETTLED_KEY, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 local deleted = 0
 for _, key in ipairs(keys) do
   local state, expiresAt, scope, id = unpack(redis.call('HMGET', key, 'state', 'expiresAt', 'scope', 'id'))

@@ -87,7 +87,7 @@ export class BatchRunner {
     this.#writesSinceCompaction += writes;
     if (this.#compactEvery <= 0 || this.#writesSinceCompaction < this.#compactEvery) return;
     this.#writesSinceCompaction = 0;
-    this.#step(0, () => this.#table.compact(Date.now()));
+    this.#step(0, () => this.#table.compact());
   }
 
   #read(request: ReadRequest): unknown {
@@ -110,7 +110,7 @@ export class BatchRunner {
       case 'claim':
         return this.#table.claim(request.request);
       case 'compact':
-        return this.#table.compact(request.now);
+        return this.#table.compact();
     }
   }
 }

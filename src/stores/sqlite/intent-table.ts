@@ -7,33 +7,41 @@ import {
   type ListQuery,
   isCompactable,
   isKnownState,
+  rebased,
 } from '../store.ts';
+import { isOwnerGone } from './host.ts';
 import { SUMMARY_COLUMNS, changeParams, intentFromRow, intentParams, summaryFromRow } from './rows.ts';
+import type { Clock } from './schema.ts';
 
 /**
  * The store's questions in SQL, over one open connection. Transactions are the caller's
  * business (the worker's group commit); each method is one atomic step inside one.
  *
- * The contract's rules stay in store.ts: `isKnownState` and `isCompactable` are registered as SQL
- * functions rather than restated as SQL, so a newer version's states are left alone here exactly
- * as the memory store leaves them. Claiming is `isClaimable` in SQL, shaped for the claim index.
+ * The contract's rules stay in store.ts and host.ts: `isKnownState`, `isCompactable` and
+ * `isOwnerGone` are registered as SQL functions rather than restated as SQL, so a newer
+ * version's states are left alone here exactly as the memory store leaves them. Every instant
+ * is read off `clock`, the host clock the file's processes share (host.ts).
  */
 export class IntentTable {
   readonly #db: DatabaseSync;
+  readonly #clock: Clock;
   readonly #get: StatementSync;
   readonly #insert: StatementSync;
   readonly #claimable: StatementSync;
+  readonly #claimableById: StatementSync;
   readonly #take: StatementSync;
   readonly #list: StatementSync;
   readonly #compact: StatementSync;
   readonly #updates = new Map<string, StatementSync>();
 
-  constructor(db: DatabaseSync) {
+  constructor(db: DatabaseSync, clock: Clock) {
     this.#db = db;
+    this.#clock = clock;
     db.function('is_known_state', { deterministic: true }, (state) => Number(isKnownState(String(state))));
     db.function('is_compactable', { deterministic: true }, (state, expiresAt, now) =>
       Number(isCompactable({ state: String(state) as Intent['state'], expiresAt: Number(expiresAt) }, Number(now))),
     );
+    db.function('is_owner_gone', (owner) => Number(isOwnerGone(String(owner))));
     this.#get = db.prepare('SELECT * FROM intents WHERE scope = :scope AND id = :id');
     this.#insert = db.prepare(`
       INSERT INTO intents (scope, id, idempotencyKey, method, url, origin, headers, keyHeader, keyFormat, body,
@@ -43,13 +51,25 @@ export class IntentTable {
         :fingerprint, :createdAt, :updatedAt, :expiresAt, :attempts, :state, :owner, :leaseUntil, 1,
         :responseStatus, :responseStatusText, :responseHeaders, :responseBody, :traceparent)
       ON CONFLICT (scope, id) DO NOTHING`);
+    // Ended leases through the claim index; dead owners among the owned intents alone (the owned
+    // index), so parked and settled intents, however many, are never looked at for them.
+    const filters = `
+      is_known_state(state) AND origin IN (SELECT value FROM json_each(:origins))
+      AND (:before IS NULL OR updatedAt < :before)`;
     this.#claimable = db.prepare(`
-      SELECT * FROM intents
-      WHERE scope = :scope AND state IN (SELECT value FROM json_each(:states)) AND is_known_state(state)
-        AND leaseUntil <= :now AND origin IN (SELECT value FROM json_each(:origins))
+      SELECT * FROM intents WHERE rowid IN (
+        SELECT rowid FROM intents WHERE scope = :scope AND state IN (SELECT value FROM json_each(:states)) AND leaseUntil <= :now
+        UNION
+        SELECT rowid FROM intents WHERE scope = :scope AND owner IS NOT NULL AND leaseUntil > :now
+          AND state IN (SELECT value FROM json_each(:states)) AND is_owner_gone(owner)
+      ) AND ${filters}
       ORDER BY createdAt, rowid LIMIT max(:limit, 0)`);
+    this.#claimableById = db.prepare(`
+      SELECT * FROM intents WHERE scope = :scope AND id = :id AND state IN (SELECT value FROM json_each(:states))
+        AND (leaseUntil <= :now OR (owner IS NOT NULL AND is_owner_gone(owner))) AND ${filters}
+      LIMIT max(:limit, 0)`);
     this.#take = db.prepare(`
-      UPDATE intents SET owner = :owner, leaseUntil = :leaseUntil, version = version + 1
+      UPDATE intents SET owner = :owner, leaseUntil = :leaseUntil, updatedAt = :now, version = version + 1
       WHERE scope = :scope AND id = :id RETURNING version`);
     this.#list = db.prepare(`
       SELECT ${SUMMARY_COLUMNS} FROM intents
@@ -65,32 +85,37 @@ export class IntentTable {
     return row && intentFromRow(row);
   }
 
-  /** Inserts at version 1, or returns the existing intent untouched. */
+  /** Inserts at version 1, its times on the host clock, or returns the existing intent untouched. */
   create(intent: Intent): Intent | undefined {
-    if (this.#insert.run(intentParams(intent)).changes === 1) return undefined;
+    if (this.#insert.run(intentParams(rebased(intent, this.#clock()))).changes === 1) return undefined;
     return this.get(intent.scope, intent.id);
   }
 
   /** Compare-and-set on `version`; resolves the new version, or undefined when it lost. */
   update(scope: string, id: string, version: number, change: IntentChange): number | undefined {
-    const params = changeParams(change);
+    const params = changeParams(change, this.#clock());
     const row = this.#updateStatement(Object.keys(params)).get({ ...params, scope, id, version });
     return row ? Number(row.version) : undefined;
   }
 
   /** Selects and takes the claimable intents; atomic because the caller holds the write lock. */
   claim(request: ClaimRequest): Intent[] {
-    const rows = this.#claimable.all({
+    const now = this.#clock();
+    const select = request.id === undefined ? this.#claimable : this.#claimableById;
+    const rows = select.all({
       scope: request.scope,
+      ...(request.id === undefined ? {} : { id: request.id }),
       states: JSON.stringify(request.states),
       origins: JSON.stringify(request.origins),
-      now: request.now,
+      before: request.unchangedBefore ?? null,
+      now,
       limit: request.limit,
     });
+    const leaseUntil = now + request.leaseMs;
     return rows.map((row) => {
       const intent = intentFromRow(row);
-      const taken = this.#take.get({ owner: request.owner, leaseUntil: request.leaseUntil, scope: intent.scope, id: intent.id });
-      return { ...intent, owner: request.owner, leaseUntil: request.leaseUntil, version: Number(taken?.version) };
+      const taken = this.#take.get({ owner: request.owner, leaseUntil, now, scope: intent.scope, id: intent.id });
+      return { ...intent, owner: request.owner, leaseUntil, updatedAt: now, version: Number(taken?.version) };
     });
   }
 
@@ -99,8 +124,8 @@ export class IntentTable {
     return this.#list.all({ scope: query.scope ?? null, states }).map(summaryFromRow);
   }
 
-  compact(now: number): number {
-    return Number(this.#compact.run({ now }).changes);
+  compact(): number {
+    return Number(this.#compact.run({ now: this.#clock() }).changes);
   }
 
   /** The UPDATE for one set of changed columns, prepared once: a client changes a few shapes only. */

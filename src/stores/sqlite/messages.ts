@@ -16,7 +16,7 @@ export type WriteRequest =
   | { op: 'create'; intent: Intent }
   | { op: 'update'; scope: string; id: string; version: number; change: IntentChange }
   | { op: 'claim'; request: ClaimRequest }
-  | { op: 'compact'; now: number };
+  | { op: 'compact' };
 
 /** Closes the database once everything sent before it is answered. */
 export type CloseRequest = { op: 'close' };

@@ -3,7 +3,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { IntentSummary, ListQuery } from '../store.js';
 import { IntentTable } from './intent-table.js';
-import { checkedForReading, openForReading, sqlite } from './schema.js';
+import { checkedForReading, openForReading, readingClock, sqlite } from './schema.js';
 
 /** A read-only view of a sqlite intent store, for the CLI: nothing is written, locked or created. */
 export interface SqliteReader {
@@ -66,7 +66,7 @@ class ReadOnlyView implements SqliteReader {
     this.#quietMark = immutable ? mark : undefined;
     this.#db = db;
     try {
-      this.#table = new IntentTable(db);
+      this.#table = new IntentTable(db, readingClock(db));
     } catch (error) {
       db.close();
       throw error;

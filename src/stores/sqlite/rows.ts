@@ -44,15 +44,18 @@ export function intentParams(intent: Intent): Record<string, SQLInputValue> {
 }
 
 /** The plain fields a compare-and-set write may set; only these names ever reach the SQL text. */
-const CHANGE_FIELDS = ['state', 'attempts', 'owner', 'leaseUntil', 'updatedAt'] as const;
+const CHANGE_FIELDS = ['state', 'attempts', 'owner'] as const;
 
 /**
- * The columns a compare-and-set write sets, as named parameters. A field given as undefined is
- * left as it is (the memory store does the same).
+ * The columns a compare-and-set write sets at the store's `now`, as named parameters: a lease
+ * given as a duration becomes an instant, and `updatedAt` is always set. A field given as
+ * undefined is left as it is (the memory store does the same).
  */
-export function changeParams(change: IntentChange): Record<string, SQLInputValue> {
+export function changeParams(change: IntentChange, now: number): Record<string, SQLInputValue> {
   const params: Record<string, SQLInputValue> = {};
   for (const field of CHANGE_FIELDS) if (change[field] !== undefined) params[field] = change[field];
+  if (change.leaseMs !== undefined) params.leaseUntil = now + change.leaseMs;
+  params.updatedAt = now;
   return change.response ? { ...params, ...responseParams(change.response) } : params;
 }
 

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { DatabaseSync } from 'node:sqlite';
+import { bootId, monotonicMs } from './host.ts';
 
 /** Loaded on first use: an entry importing this on a Node without node:sqlite still runs its version check first. */
 export const sqlite = (): typeof import('node:sqlite') => createRequire(import.meta.url)('node:sqlite');
@@ -8,7 +9,7 @@ export const sqlite = (): typeof import('node:sqlite') => createRequire(import.m
  * The layout this version writes, kept in `PRAGMA user_version`. A file with a higher number was
  * written by a newer durable-fetch: it is refused rather than misread.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Columns are named after the `Intent` fields so rows map without a table of names. Bodies are
@@ -48,23 +49,45 @@ const SCHEMA_V1 = `
 `;
 
 /**
+ * Version 2: the host clock's anchor, one row for the current boot (host.ts), and an index of the
+ * intents that have an owner, so a claim looks for dead owners among those alone.
+ */
+const SCHEMA_V2 = `
+  CREATE TABLE clock (boot TEXT PRIMARY KEY, anchor INTEGER NOT NULL);
+  CREATE INDEX intents_owned ON intents (scope, owner) WHERE owner IS NOT NULL;
+`;
+
+/** A clock reading epoch ms on the store's time line. */
+export type Clock = () => number;
+
+/**
  * Opens the database for writing: WAL so readers never wait for the writer, `synchronous=FULL`
  * so a resolved commit survives power loss (the WAL is fsynced on every commit), and a busy timeout so processes sharing the file
  * wait for each other's write lock instead of failing at once. Creates the schema if missing.
  */
-export function openForWriting(path: string, busyTimeoutMs: number): DatabaseSync {
+export function openForWriting(path: string, busyTimeoutMs: number): { db: DatabaseSync; clock: Clock } {
   const db = new (sqlite().DatabaseSync)(path);
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
     // The WAL is reused after each checkpoint but never shrinks by itself: one 200 MB body would
     // leave a 200 MB file behind. The limit truncates it back after the checkpoint.
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 67108864;');
-    createSchema(db, path);
-    return db;
+    const anchor = createSchema(db, path);
+    return { db, clock: () => anchor + monotonicMs() };
   } catch (error) {
     db.close();
     throw error;
   }
+}
+
+/**
+ * The host clock as a reader sees it: this boot's anchor when a writer has set one, else the wall
+ * clock (nothing was written in this boot, so nothing on the file was timed by it).
+ */
+export function readingClock(db: DatabaseSync): Clock {
+  const hasClock = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'clock'").get() !== undefined;
+  const row = hasClock ? (db.prepare('SELECT anchor FROM clock WHERE boot = ?').get(bootId()) as { anchor: number } | undefined) : undefined;
+  return row === undefined ? () => Date.now() : () => Number(row.anchor) + monotonicMs();
 }
 
 /** Opens the database to read only (the CLI): never creates, never migrates. */
@@ -83,14 +106,28 @@ export function checkedForReading(db: DatabaseSync, path: string): DatabaseSync 
   }
 }
 
-function createSchema(db: DatabaseSync, path: string): void {
-  // IMMEDIATE: two processes opening a new file at once must not both create the table.
+/**
+ * Creates or upgrades the layout and resolves this boot's clock anchor, in one IMMEDIATE
+ * transaction: two processes opening a new file at once must not both create the table, nor set
+ * two anchors for one boot. The first process of a boot sets the anchor (and drops the last
+ * boot's), so that the host clock reads the wall clock's time at that moment.
+ */
+function createSchema(db: DatabaseSync, path: string): number {
   db.exec('BEGIN IMMEDIATE');
   try {
     const version = userVersion(db);
     checkVersion(version, path);
-    if (version === 0) db.exec(`${SCHEMA_V1} PRAGMA user_version = ${SCHEMA_VERSION};`);
+    if (version === 0) db.exec(SCHEMA_V1);
+    if (version < 2) db.exec(`${SCHEMA_V2} PRAGMA user_version = ${SCHEMA_VERSION};`);
+    const boot = bootId();
+    let row = db.prepare('SELECT anchor FROM clock WHERE boot = ?').get(boot) as { anchor: number } | undefined;
+    if (row === undefined) {
+      row = { anchor: Date.now() - monotonicMs() };
+      db.prepare('DELETE FROM clock').run();
+      db.prepare('INSERT INTO clock (boot, anchor) VALUES (?, ?)').run(boot, row.anchor);
+    }
     db.exec('COMMIT');
+    return Number(row.anchor);
   } catch (error) {
     db.exec('ROLLBACK');
     throw error;

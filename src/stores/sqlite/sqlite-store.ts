@@ -1,7 +1,8 @@
-import type { ClaimRequest, CreateOptions, Intent, IntentChange, IntentStore, IntentSummary, ListQuery } from '../store.js';
-import { refuseTransaction } from '../store.js';
+import { generateKey } from '../../key.js';
+import type { ClaimRequest, CreateOptions, Enlistment, Intent, IntentChange, IntentStore, IntentSummary, ListQuery } from '../store.js';
+import { checkPayloads, refuseTransaction } from '../store.js';
 import type { SqliteConnection } from './connection.js';
-import { checkSizes } from './limits.js';
+import { ownerId } from './host.js';
 import type { SqliteStats, StoreRequest } from './messages.js';
 import type { NormalizedSqliteOptions } from './options.js';
 import { acquireConnection, releaseConnection } from './registry.js';
@@ -32,12 +33,12 @@ export class SqliteStore implements IntentStore {
 
   async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
     refuseTransaction(options, 'sqliteStore');
-    checkSizes(intent, this.#maxBodyBytes);
+    checkPayloads(intent, this.#maxBodyBytes, 'sqlite store');
     return (await this.#send({ op: 'create', intent })) as Intent | undefined;
   }
 
   async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
-    checkSizes(change, this.#maxBodyBytes);
+    checkPayloads(change, this.#maxBodyBytes, 'sqlite store');
     return (await this.#send({ op: 'update', scope, id, version, change })) as number | undefined;
   }
 
@@ -49,8 +50,16 @@ export class SqliteStore implements IntentStore {
     return (await this.#send({ op: 'list', query })) as IntentSummary[];
   }
 
-  async compact(now: number): Promise<number> {
-    return (await this.#send({ op: 'compact', now })) as number;
+  async compact(): Promise<number> {
+    return (await this.#send({ op: 'compact' })) as number;
+  }
+
+  /**
+   * An owner id naming this process (host.ts): once the process has died, any process of the host
+   * that shares the file claims its intents at once. Nothing to hold while it lives.
+   */
+  async enlist(): Promise<Enlistment> {
+    return { owner: ownerId(generateKey()), release: async () => {} };
   }
 
   /** Diagnostic counters of the connection this store shares (commits, writes, failed commits). */

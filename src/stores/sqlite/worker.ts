@@ -18,8 +18,8 @@ const config = workerData as WorkerData;
 const { port } = config;
 
 try {
-  const db = openForWriting(config.path, config.busyTimeoutMs);
-  const runner = new BatchRunner(db, new IntentTable(db), config.compactEvery, sameFileAs(config.path));
+  const { db, clock } = openForWriting(config.path, config.busyTimeoutMs);
+  const runner = new BatchRunner(db, new IntentTable(db, clock), config.compactEvery, sameFileAs(config.path));
   port.on('message', (first: Envelope) => {
     const batch = [first];
     for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) batch.push(next.message);

@@ -21,6 +21,12 @@ export interface IntentStoreSuiteOptions {
      */
     startClaimant(store: IntentStore, request: ClaimRequest): Promise<{ run(): Promise<string[]> }>;
   };
+  /**
+   * An owner id, enlisted with the store `store` uses (`enlist`), whose holder has died — say, a
+   * process that enlisted and exited. Without it the suite enlists one and releases it, as a
+   * closing client does, which suits stores whose sign of life ends with the release.
+   */
+  deadOwner?(store: IntentStore): Promise<string>;
   /** Size of the big-payload round trip. @default 32 MiB */
   bigBodyBytes?: number;
 }

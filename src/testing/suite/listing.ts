@@ -1,16 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { seededShuffle } from '../bytes.js';
-import { makeIntent, makeIntents } from '../intents.js';
+import { makeIntent, makeIntents, timeless } from '../intents.js';
 import type { SuiteContext } from './context.js';
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /** list: summaries without payloads, oldest first, by scope and states. */
 export function describeListing({ withStore }: SuiteContext): void {
   describe('listing', () => {
     it('lists summaries without body, answer or headers, oldest createdAt first', withStore(async (store) => {
-      const intents = makeIntents(5, { response: { status: 200, statusText: 'OK', headers: {}, body: new Uint8Array([1]) } });
-      for (const intent of seededShuffle(intents, 3)) await store.create(intent);
+      const intents = seededShuffle(makeIntents(5, { response: { status: 200, statusText: 'OK', headers: {}, body: new Uint8Array([1]) } }), 3);
+      for (const intent of intents) await store.create(intent);
       const listed = await store.list();
-      expect(listed).toEqual(intents.map(({ body: _body, response: _response, headers: _headers, ...summary }) => summary));
+      const stored = await Promise.all(intents.map((intent) => store.get(intent.scope, intent.id)));
+      const oldestFirst = stored.map((intent) => intent!).sort((a, b) => a.createdAt - b.createdAt);
+      expect(listed.map((summary) => summary.createdAt)).toEqual(oldestFirst.map((intent) => intent.createdAt));
+      expect(listed.map(timeless).sort(byId)).toEqual(intents.map(({ body: _body, response: _response, headers: _headers, ...summary }) => timeless(summary)).sort(byId));
       for (const summary of listed) expect(Object.keys(summary)).not.toContain('body');
     }));
 
@@ -20,10 +25,10 @@ export function describeListing({ withStore }: SuiteContext): void {
       const expired = makeIntent({ state: 'expired' });
       const elsewhere = makeIntent({ scope: 'tenant-b' });
       for (const intent of [pending, succeeded, expired, elsewhere]) await store.create(intent);
-      const ids = (summaries: { id: string }[]) => summaries.map((summary) => summary.id);
-      expect(ids(await store.list({ scope: 'tenant-a' }))).toEqual([pending.id, succeeded.id, expired.id]);
-      expect(ids(await store.list({ scope: 'tenant-a', states: ['pending', 'expired'] }))).toEqual([pending.id, expired.id]);
-      expect(ids(await store.list({ states: ['pending'] }))).toEqual([pending.id, elsewhere.id]);
+      const ids = (summaries: { id: string }[]) => summaries.map((summary) => summary.id).sort();
+      expect(ids(await store.list({ scope: 'tenant-a' }))).toEqual(ids([pending, succeeded, expired]));
+      expect(ids(await store.list({ scope: 'tenant-a', states: ['pending', 'expired'] }))).toEqual(ids([pending, expired]));
+      expect(ids(await store.list({ states: ['pending'] }))).toEqual(ids([pending, elsewhere]));
       await expect(store.list({ scope: 'tenant-c' })).resolves.toEqual([]);
     }));
   });
