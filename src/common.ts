@@ -25,6 +25,7 @@ export type {
 export type { DurableClient, EnqueueOptions, Input, KeyedMethod, PlainCallOptions } from './client.js';
 export type { ClientOptions, CallOptions } from './options.js';
 export type { RetryOptions } from './retry.js';
+export type { RetryBudgetOptions } from './retry-budget.js';
 export type { Classifier, IdempotencyAnswerKind } from './classify.js';
 export type { DurableResponse, DurableResponsePromise } from './response.js';
 export type { PendingIntent, RecoverOptions, RecoveryOutcome, RelayOptions } from './recover.js';

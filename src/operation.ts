@@ -26,6 +26,7 @@ import { sleep, timeLimit } from './time-limit.js';
 import { type Answer, answerText, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
 import { reachedServer } from './reach.js';
 import { parseRetryAfter, RetryableAnswer, type RetryEvent, type RetryPolicy, retryReason, withRetries } from './retry.js';
+import type { RetryAccount } from './retry-budget.js';
 import { type Intent, type IntentState, isKnownState } from './stores/store.js';
 
 /** How one logical operation ended, for the caller and for `recover()`. */
@@ -87,6 +88,7 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
   const headers = wireHeaders(transport.headers, intent);
   const total = timeLimit(signal, transport.totalTimeout);
   const deadline = total.signal;
+  const quota = options.retryBudget?.open(origin);
 
   let attempts = 0;
   const attempt = async (): Promise<{ answer: Answer; verdict: Verdict }> => {
@@ -107,7 +109,7 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
   let result: { answer: Answer; verdict: Verdict };
   try {
     const onRetry = (event: RetryEvent) => emit(options.on, 'retry', { ...about, ...event, reachedServer: reachedServer(event.error) });
-    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, origin, about, options));
+    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, quota, about, options));
   } catch (error) {
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
     const now = Date.now();
@@ -123,7 +125,7 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
 
   const { answer, verdict } = result;
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
-  if (state === 'succeeded') options.retryBudget?.refill(origin);
+  if (state === 'succeeded') quota?.succeeded();
   const journaled = lease
     .finish({ state, attempts: intent.attempts + attempts, owner: null, leaseUntil: 0, updatedAt: Date.now(), response: toStoredResponse(answer) })
     .catch(() => false);
@@ -161,11 +163,10 @@ function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, sig
   return { error };
 }
 
-/** The client's retry budget decides whether a retry the policy allows goes ahead; waiting out a key in flight is free. */
-function mayRetry(error: unknown, origin: string, about: ReturnType<typeof describe>, options: NormalizedOptions): boolean {
-  const budget = options.retryBudget;
-  if (budget === undefined || (error instanceof RetryableAnswer && error.verdict.kind === 'conflict') || budget.trySpend(origin)) return true;
-  emit(options.on, 'throttle', { ...about, origin, tokens: budget.tokens(origin), reason: retryReason(error), reachedServer: reachedServer(error) });
+/** The client's retry budget decides whether a retry the policy allows goes ahead (its rules: retry-budget.ts). */
+function mayRetry(error: unknown, quota: RetryAccount | undefined, about: ReturnType<typeof describe>, options: NormalizedOptions): boolean {
+  if (quota === undefined || quota.trySpend(error)) return true;
+  emit(options.on, 'throttle', { ...about, origin: quota.origin, tokens: quota.tokens, reason: retryReason(error), reachedServer: reachedServer(error) });
   return false;
 }
 

@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createClient, memoryStore, NetworkError, TimeoutError } from '../src/index.js';
+import { createClient, HTTPError, memoryStore, NetworkError, TimeoutError } from '../src/index.js';
+import { runPool } from '../support/pool.js';
+import { type Fault, faultOnFirstAttempts, seededRandom } from '../support/server/faults.js';
 import { main as cli } from '../src/cli/main.js';
 import { sqliteStore } from '../src/node.js';
 import { tempDir } from './support/sqlite.js';
@@ -18,27 +20,86 @@ async function closedPort(): Promise<number> {
 }
 
 describe('a retry budget per client and origin', () => {
-  it('in an outage, retries stay within the budget; after it, recovery completes every operation once', async () => {
+  it('16 workers, 300 operations, up to three faults of every kind per key: every call resolves, nothing applied twice, nothing throttled', async () => {
+    // Each key's faults, drawn once from a seed: 0 to 3 of them, on its first attempts.
+    const random = seededRandom(20_240_611);
+    const kinds: Fault[] = [
+      { kind: 'drop-before' },
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 500 },
+      { kind: 'rate-limit', retryAfter: '0' },
+      { kind: 'drop-after' },
+      // Past the per-attempt timeout below; retries meanwhile meet the key in flight (409) until it is answered.
+      { kind: 'slow', ms: 300 },
+    ];
+    const plan = new Map(Array.from({ length: 300 }, (_, i) => [`op-${i}`, Array.from({ length: Math.floor(random() * 4) }, () => kinds[Math.floor(random() * kinds.length)]!)]));
+    server.setFaults((request) => (request.key === undefined ? undefined : plan.get(request.key)?.[request.attempt - 1]));
+    const throttled: unknown[] = [];
+    const api = createClient({ prefix: server.url, store: memoryStore(), timeout: 150, retry: { limit: 8, delay: () => 60 }, on: { throttle: (event) => void throttled.push(event) } });
+
+    const responses = await runPool(300, 16, (i) => api.post('v1/payouts', { json: { i }, idempotencyKey: `op-${i}` }));
+    await server.idle();
+
+    expect(responses.map((response) => response.ok)).toEqual(Array.from({ length: 300 }, () => true));
+    expect(throttled).toEqual([]);
+    for (const key of plan.keys()) expect(server.applied(key)).toBe(1);
+    expect(server.appliedTotal()).toBe(300);
+    // The plan did fault: every kind, on most keys.
+    const faulted = server.requests.filter((request) => request.fault !== undefined);
+    expect(new Set(faulted.map((request) => JSON.stringify(request.fault))).size).toBe(kinds.length);
+    expect(new Set(faulted.map((request) => request.key)).size).toBeGreaterThan(150);
+    expect(server.requests.length).toBeGreaterThan(300 + faulted.length - 1);
+  });
+
+  it('20 calls in a row, each losing its first answer (applied, then the connection dropped): all resolve, each applied once', async () => {
+    server.setFaults((request) => (request.attempt === 1 ? { kind: 'drop-after' } : undefined));
+    const throttled: unknown[] = [];
+    const api = createClient({ prefix: server.url, store: memoryStore(), retry: { limit: 2, delay: () => 1 }, on: { throttle: (event) => void throttled.push(event) } });
+    for (let i = 0; i < 20; i++) {
+      const response = await api.post('v1/payouts', { json: { i }, idempotencyKey: `lost-${i}` });
+      expect([response.status, response.replayed, response.attempts]).toEqual([201, true, 2]);
+      expect(server.applied(`lost-${i}`)).toBe(1);
+    }
+    expect(throttled).toEqual([]);
+    expect(server.requests).toHaveLength(40);
+  });
+
+  it('a total outage: 200 concurrent calls send at most 1.5× their number; recover() completes every one once afterwards', async () => {
     const store = memoryStore();
     const throttled: string[] = [];
-    const api = createClient({ prefix: server.url, store, retry: { limit: 5, delay: () => 1 }, on: { throttle: (event) => void throttled.push(event.idempotencyKey) } });
-    server.setFaults(() => ({ kind: 'status', status: 503 }));
-    const calls = Array.from({ length: 30 }, (_, i) => api.post('v1/payouts', { json: { i }, idempotencyKey: `payout-${i}` }).catch(() => 'failed'));
-    expect(await Promise.all(calls)).toEqual(Array.from({ length: 30 }, () => 'failed'));
-    // One attempt per call, plus at most the 5 retries half a bucket of 10 allows: not 30 × 6.
-    expect(server.requests.length).toBeLessThanOrEqual(30 + 5);
-    expect(throttled.length).toBeGreaterThanOrEqual(25);
-    expect((await api.pending()).length).toBe(30);
+    const attempts = new Map<string, number>();
+    const on = { throttle: (event: { idempotencyKey: string }) => void throttled.push(event.idempotencyKey), end: (event: { idempotencyKey: string; attempts: number }) => void attempts.set(event.idempotencyKey, event.attempts) };
+    const api = createClient({ prefix: server.url, store, retry: { limit: 5, delay: () => 1 }, on });
+    // Every request answered 503 or dropped before it is applied, drawn per request from a seed.
+    server.setFaults(faultOnFirstAttempts([{ kind: 'status', status: 503 }, { kind: 'drop-before' }], 7, { probability: 1, upToAttempt: Infinity }));
+    const keys = Array.from({ length: 200 }, (_, i) => `outage-${i}`);
+    const errors = await Promise.all(keys.map((key, i) => api.post('v1/payouts', { json: { i }, idempotencyKey: key }).then(() => undefined, (error: unknown) => error)));
+
+    // 200 first attempts; the 500 tokens pay for 100 retries at 5 each, and nothing refills them.
+    expect(server.requests.length).toBeLessThanOrEqual(300);
+    expect([...attempts.values()].reduce((sum, made) => sum + made, 0)).toBe(300);
+    const throttledOnce = new Set(throttled);
+    expect(throttledOnce.size).toBe(throttled.length);
+    for (const [i, key] of keys.entries()) {
+      // Each rejects with its last failure: after every retry, or where the budget stopped it.
+      expect(errors[i] instanceof HTTPError || errors[i] instanceof NetworkError).toBe(true);
+      if (throttledOnce.has(key)) expect(attempts.get(key)).toBeLessThan(6);
+      else expect(attempts.get(key)).toBe(6);
+    }
+    expect(throttled.length).toBeGreaterThanOrEqual(180);
+    expect((await api.pending()).map((intent) => intent.state)).toEqual(keys.map(() => 'pending'));
 
     server.setFaults(undefined);
+    const before = server.requests.length;
     const outcomes = await api.recover();
-    expect(outcomes.map((outcome) => outcome.state)).toEqual(Array.from({ length: 30 }, () => 'succeeded'));
-    for (let i = 0; i < 30; i++) expect(server.applied(`payout-${i}`)).toBe(1);
+    expect(outcomes.map((outcome) => outcome.state)).toEqual(keys.map(() => 'succeeded'));
+    for (const key of keys) expect(server.applied(key)).toBe(1);
+    expect(server.requests.length - before).toBe(200);
   });
 
   it('waiting out a key in flight (409) spends nothing', async () => {
     const throttled: unknown[] = [];
-    const api = createClient({ prefix: server.url, store: memoryStore(), retry: { limit: 12, delay: () => 1 }, on: { throttle: (event) => void throttled.push(event) } });
+    const api = createClient({ prefix: server.url, store: memoryStore(), retry: { limit: 12, delay: () => 1 }, retryBudget: { capacity: 5 }, on: { throttle: (event) => void throttled.push(event) } });
     server.setFaults((request) => (request.attempt <= 10 ? { kind: 'in-flight' } : undefined));
     const response = await api.post('v1/payouts', { json: { n: 1 }, idempotencyKey: 'busy' });
     expect([response.status, response.attempts]).toEqual([201, 11]);
