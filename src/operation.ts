@@ -53,6 +53,8 @@ export interface Transport {
   retryLaterMs?: number;
   /** The intent's URL, where the caller has it parsed already. */
   url?: URL;
+  /** Set by `recover()` and `relay()`: their retries leave the retry budget's reserve to live calls. */
+  recovery?: boolean;
 }
 
 /** An intent this client owns now, with its lease. */
@@ -88,7 +90,7 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
   const headers = wireHeaders(transport.headers, intent);
   const total = timeLimit(signal, transport.totalTimeout);
   const deadline = total.signal;
-  const quota = options.retryBudget?.open(origin);
+  const quota = options.retryBudget?.open(origin, transport.recovery === true);
 
   let attempts = 0;
   const attempt = async (): Promise<{ answer: Answer; verdict: Verdict }> => {

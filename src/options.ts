@@ -58,8 +58,10 @@ export interface ClientOptions {
    * as in the AWS SDKs' standard retry mode. Each origin has `capacity` tokens (default 500); a
    * retry takes `retryCost` (5), or `timeoutCost` (10) after an attempt that timed out; a call that
    * succeeds after retries gives back all it took, and one that succeeds without spending earns
-   * `successReward` (1), up to the capacity. Waiting out a key in flight (409) is free. A call the
-   * budget stops ends with its last failure (event `throttle`); its intent stays pending.
+   * `successReward` (1), up to the capacity. Waiting out a key in flight (409) is free.
+   * `recover()` and `relay()` draw on the same tokens but leave half the capacity to live calls.
+   * A call the budget stops ends with its last failure (event `throttle`); its intent stays
+   * pending.
    */
   retryBudget?: RetryBudgetOptions | false;
   /** Teach the client an unusual server's idempotency answers; runs before the built-in rules. */

@@ -87,9 +87,9 @@ function requireOrigins(options: NormalizedOptions): readonly string[] {
   return options.origins;
 }
 
-/** How recovered intents go out: the client's current headers (its credentials) and limits. */
+/** How recovered intents go out: the client's current headers (its credentials) and limits; retries off the budget's reserve. */
 function recoveryTransport(options: NormalizedOptions, retryLaterMs: number): Transport {
-  return { headers: options.headers, timeout: options.timeout, totalTimeout: options.totalTimeout, retry: options.retry, retryLaterMs };
+  return { headers: options.headers, timeout: options.timeout, totalTimeout: options.totalTimeout, retry: options.retry, retryLaterMs, recovery: true };
 }
 
 /** One pass: claims each unowned intent of the client's scope and origins once, oldest first, and resends it. */

@@ -9,7 +9,9 @@
  * The capacity absorbs a burst of failures — each call retrying holds a few tokens until it
  * succeeds and gives them back, so dozens at once fit — while a sustained outage spends it: 500
  * tokens are 100 retries, so however many calls fail, at most 100 retries go out beyond their
- * first attempts until successes come back.
+ * first attempts until successes come back. Recovery (`recover()`, `relay()`) draws on the same
+ * tokens but never below half the capacity: a pass over a backlog during an outage leaves live
+ * calls the other half.
  */
 import { TimeoutError } from 'ky';
 import { RetryableAnswer } from './retry.js';
@@ -40,9 +42,9 @@ export class RetryBudget {
     this.successReward = tokens('successReward', successReward, 0);
   }
 
-  /** The quota one operation to `origin` draws on. */
-  open(origin: string): RetryAccount {
-    return new RetryAccount(this, origin);
+  /** The quota one operation to `origin` draws on; a recovery's keeps off the reserve. */
+  open(origin: string, recovery: boolean): RetryAccount {
+    return new RetryAccount(this, origin, recovery);
   }
 
   /** Tokens left for `origin`. */
@@ -64,6 +66,8 @@ export class RetryAccount {
   constructor(
     readonly budget: RetryBudget,
     readonly origin: string,
+    /** A recovery's retries leave half the capacity, the reserve, to live calls. */
+    readonly recovery: boolean,
   ) {}
 
   /** Pays for a retry after `error`: false, nothing taken, when the quota says no. Waiting out a key in flight is free. */
@@ -71,7 +75,7 @@ export class RetryAccount {
     if (error instanceof RetryableAnswer && error.verdict.kind === 'conflict') return true;
     const { budget, origin } = this;
     const cost = error instanceof TimeoutError ? budget.timeoutCost : budget.retryCost;
-    if (budget.tokens(origin) < cost) return false;
+    if (budget.tokens(origin) - cost < (this.recovery ? budget.capacity / 2 : 0)) return false;
     budget.add(origin, -cost);
     this.spent += cost;
     return true;

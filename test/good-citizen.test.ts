@@ -97,6 +97,25 @@ describe('a retry budget per client and origin', () => {
     expect(server.requests.length - before).toBe(200);
   });
 
+  it('a recovery pass during an outage leaves half the budget: a live call after it still makes every retry', async () => {
+    const throttled: Array<{ key: string; tokens: number }> = [];
+    const api = createClient({ prefix: server.url, store: memoryStore(), retry: { limit: 5, delay: () => 1 }, on: { throttle: (event) => void throttled.push({ key: event.idempotencyKey, tokens: event.tokens }) } });
+    for (let i = 0; i < 100; i++) await api.enqueue('POST', 'v1/payouts', { json: { i }, idempotencyKey: `backlog-${i}` });
+    server.setFaults(() => ({ kind: 'status', status: 503 }));
+
+    const outcomes = await api.recover();
+    // 250 of the 500 tokens: 50 retries (the first 10 intents, 5 each); the other 90 stop at their first failure.
+    expect(server.requests).toHaveLength(100 + 50);
+    expect(outcomes.map((outcome) => outcome.state)).toEqual(outcomes.map(() => 'pending'));
+    expect(throttled.map((event) => event.key)).toEqual(outcomes.slice(10).map((outcome) => outcome.idempotencyKey));
+    expect(throttled.map((event) => event.tokens)).toEqual(outcomes.slice(10).map(() => 250));
+
+    const live = await api.post('v1/payouts', { json: { live: true }, idempotencyKey: 'live' }).catch((error: unknown) => error);
+    expect(live).toBeInstanceOf(HTTPError);
+    expect(throttled).toHaveLength(90);
+    expect(server.requests.filter((request) => request.key === 'live')).toHaveLength(6);
+  });
+
   it('waiting out a key in flight (409) spends nothing', async () => {
     const throttled: unknown[] = [];
     const api = createClient({ prefix: server.url, store: memoryStore(), retry: { limit: 12, delay: () => 1 }, retryBudget: { capacity: 5 }, on: { throttle: (event) => void throttled.push(event) } });

@@ -17,14 +17,14 @@ const failures = {
 type Failure = keyof typeof failures;
 
 /**
- * One operation's steps: `open` an account, try retries after failures
+ * One operation's steps: `open` an account (live or recovery), try retries after failures
  * (recording whether each was allowed), end with `succeeded`. What is measured: the answers and
  * the tokens left on each origin afterwards.
  */
 interface Row {
   what: string;
   options?: RetryBudgetOptions;
-  run: (budget: RetryBudget, retries: (origin: string, failure: Failure, times: number) => { allowed: boolean[]; succeed: () => void }) => unknown;
+  run: (budget: RetryBudget, retries: (origin: string, failure: Failure, times: number, recovery?: boolean) => { allowed: boolean[]; succeed: () => void }) => unknown;
   /** What `run` returned: the retries' answers, or counts of them. */
   allowed?: unknown;
   left: Record<string, number>;
@@ -79,6 +79,30 @@ const rows: Row[] = [
     left: { [A]: 0 },
   },
   {
+    what: 'recovery spends only while half the capacity stays left; live calls then have that half',
+    run(_, retries) {
+      const recovery = retries(A, 503, 60, true).allowed;
+      const live = retries(A, 503, 60).allowed;
+      return [recovery.filter(Boolean).length, live.filter(Boolean).length];
+    },
+    allowed: [50, 50],
+    left: { [A]: 0 },
+  },
+  {
+    what: 'recovery does not start below the reserve: after live calls spent it, recovery makes no retry',
+    run(_, retries) {
+      retries(A, 503, 51);
+      return retries(A, 503, 1, true).allowed;
+    },
+    allowed: [false],
+    left: { [A]: 245 },
+  },
+  {
+    what: 'a recovery that succeeds after retries refunds like a call',
+    run: (_, retries) => retries(A, 'timeout', 3, true).succeed(),
+    left: { [A]: 500 },
+  },
+  {
     what: 'each origin has its own tokens',
     options: { capacity: 10 },
     run: (_, retries) => [...retries(A, 503, 3).allowed, ...retries(B, 503, 1).allowed],
@@ -107,8 +131,8 @@ const rows: Row[] = [
 describe('the retry quota, per origin', () => {
   it.each(rows)('$what', ({ options, run, allowed, left }) => {
     const budget = new RetryBudget(options);
-    const retries = (origin: string, failure: Failure, times: number) => {
-      const account = budget.open(origin);
+    const retries = (origin: string, failure: Failure, times: number, recovery = false) => {
+      const account = budget.open(origin, recovery);
       const answers = Array.from({ length: times }, () => account.trySpend(failures[failure]));
       return { allowed: answers, succeed: () => account.succeeded() };
     };
@@ -119,7 +143,7 @@ describe('the retry quota, per origin', () => {
 
   it('an account says what it spent and what the origin has left', () => {
     const budget = new RetryBudget({ capacity: 12 });
-    const account = budget.open(A);
+    const account = budget.open(A, false);
     expect([account.trySpend(failures[503]), account.trySpend(failures.timeout)]).toEqual([true, false]);
     expect([account.tokens, account.spent]).toEqual([7, 5]);
   });
