@@ -7,6 +7,7 @@ export {
   IdempotencyKeyInvalidError,
   IdempotencyKeyExpiredError,
   IdempotencyStoreError,
+  RetryBudgetError,
 } from './errors.js';
 export { memoryStore } from './stores/memory.js';
 export { intentId, isClaimable, isCompactable, isKnownState, UNSETTLED_STATES } from './stores/store.js';

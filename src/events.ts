@@ -28,7 +28,7 @@ export interface DurableEvents {
   /**
    * A retry was not made: the client's retry budget for this origin is spent (an outage?), or, for
    * `recover()`/`relay()`, down to the half kept for live calls. `tokens`: what the origin has
-   * left. The intent stays pending for recovery.
+   * left. The operation ends with a `RetryBudgetError`; its intent stays pending for recovery.
    */
   throttle?(event: OperationEvent & { origin: string; tokens: number; reason: string; reachedServer: ReachedServer }): unknown;
   /** The server marked its answer as a replay of an earlier one. */

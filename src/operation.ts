@@ -120,7 +120,7 @@ export async function sendOwned({ intent, lease }: Owned, transport: Transport, 
     const release = { state: 'pending' as const, attempts: intent.attempts + attempts, owner: null, leaseUntil: now + wait, updatedAt: now };
     // Awaited, unlike an outcome: a caller that recovers right after a failure must find the intent free.
     await lease.finish(release).catch(() => false);
-    return { state: 'pending', ...givenUp(error, intent, options, signal, deadline), attempts };
+    return { state: 'pending', ...givenUp(error, intent, options, signal, deadline, quota), attempts };
   } finally {
     total.end();
   }
@@ -153,12 +153,19 @@ function wireHeaders(headers: Headers, intent: Intent): Headers {
 }
 
 /** Why an attempt loop stopped without a final answer, as the error the caller sees. */
-function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal): Pick<Settlement, 'answer' | 'error'> {
+function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal, quota: RetryAccount | undefined): Pick<Settlement, 'answer' | 'error'> {
   if (signal.aborted) return { error: signal.reason };
   if (deadline.aborted) return { error: timeoutError(intent, options) };
   if (error instanceof OwnershipLost) {
     return { error: new IdempotencyConflictError(`Key "${intent.idempotencyKey}" was taken over by another owner after this one's lease ran out; this call stopped sending.`, { idempotencyKey: intent.idempotencyKey }) };
   }
+  // The budget, not the retry limit, ended it: said so, with the failure that was not retried as the cause.
+  if (quota?.stoppedAfter !== undefined) return { error: quota.error(intent.idempotencyKey, describe(intent, options), lastFailure(error, intent, options).error) };
+  return lastFailure(error, intent, options);
+}
+
+/** The last attempt's failure, as the error the caller sees. */
+function lastFailure(error: unknown, intent: Intent, options: NormalizedOptions): Pick<Settlement, 'answer' | 'error'> {
   if (error instanceof RetryableAnswer) return { answer: error.answer, error: answerError(error.verdict, error.answer, intent, options) };
   // Down or slow: a catcher (or a dashboard) can tell a request that never left from one that may have been applied.
   if (error instanceof Error) Object.assign(error, { reachedServer: reachedServer(error) });

@@ -60,7 +60,7 @@ export interface ClientOptions {
    * succeeds after retries gives back all it took, and one that succeeds without spending earns
    * `successReward` (1), up to the capacity. Waiting out a key in flight (409) is free.
    * `recover()` and `relay()` draw on the same tokens but leave half the capacity to live calls.
-   * A call the budget stops ends with its last failure (event `throttle`); its intent stays
+   * A call the budget stops rejects with `RetryBudgetError` (event `throttle`); its intent stays
    * pending.
    */
   retryBudget?: RetryBudgetOptions | false;

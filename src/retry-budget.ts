@@ -9,12 +9,13 @@
  * The capacity absorbs a burst of failures — each call retrying holds a few tokens until it
  * succeeds and gives them back, so dozens at once fit — while a sustained outage spends it: 500
  * tokens are 100 retries, so however many calls fail, at most 100 retries go out beyond their
- * first attempts until successes come back. Recovery (`recover()`, `relay()`) draws on the same
- * tokens but never below half the capacity: a pass over a backlog during an outage leaves live
- * calls the other half.
+ * first attempts until successes come back. Recovery (`recover()`, `relay()`) draws on the same tokens but
+ * never below half the capacity: a pass over a backlog during an outage leaves live calls the
+ * other half.
  */
 import { TimeoutError } from 'ky';
-import { RetryableAnswer } from './retry.js';
+import { RetryBudgetError } from './errors.js';
+import { RetryableAnswer, retryReason } from './retry.js';
 
 export interface RetryBudgetOptions {
   /** Tokens per origin, and the most it refills to. Default 500. */
@@ -58,10 +59,12 @@ export class RetryBudget {
   }
 }
 
-/** What one operation spent from its origin's quota. */
+/** What one operation spent from its origin's quota, and whether the quota stopped it. */
 export class RetryAccount {
   /** Tokens this operation has taken so far. */
   spent = 0;
+  /** Why the retry refused was wanted (`503`, `network error`, `timeout`…); set once the quota has stopped the operation. */
+  stoppedAfter: string | undefined;
 
   constructor(
     readonly budget: RetryBudget,
@@ -75,7 +78,10 @@ export class RetryAccount {
     if (error instanceof RetryableAnswer && error.verdict.kind === 'conflict') return true;
     const { budget, origin } = this;
     const cost = error instanceof TimeoutError ? budget.timeoutCost : budget.retryCost;
-    if (budget.tokens(origin) - cost < (this.recovery ? budget.capacity / 2 : 0)) return false;
+    if (budget.tokens(origin) - cost < (this.recovery ? budget.capacity / 2 : 0)) {
+      this.stoppedAfter = retryReason(error);
+      return false;
+    }
     budget.add(origin, -cost);
     this.spent += cost;
     return true;
@@ -90,6 +96,15 @@ export class RetryAccount {
   /** Tokens left on the origin. */
   get tokens(): number {
     return this.budget.tokens(this.origin);
+  }
+
+  /** The error of an operation this quota stopped: `cause` is the failure that was not retried; `request` as errors may show it. */
+  error(idempotencyKey: string, request: { method: string; url: string }, cause: unknown): RetryBudgetError {
+    return new RetryBudgetError(
+      `Retry budget for ${this.origin} is spent${this.recovery ? ' down to the half kept for live calls' : ''}: many requests to it failed at once (an outage?). ` +
+        `${request.method} ${request.url} was not retried after a ${this.stoppedAfter}; key "${idempotencyKey}" is still pending for recover() or relay().`,
+      { idempotencyKey, origin: this.origin, cause },
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createClient, HTTPError, memoryStore, NetworkError, TimeoutError } from '../src/index.js';
+import { createClient, HTTPError, IdempotencyError, memoryStore, NetworkError, RetryBudgetError, TimeoutError } from '../src/index.js';
 import { runPool } from '../support/pool.js';
 import { type Fault, faultOnFirstAttempts, seededRandom } from '../support/server/faults.js';
 import { main as cli } from '../src/cli/main.js';
@@ -64,7 +64,7 @@ describe('a retry budget per client and origin', () => {
     expect(server.requests).toHaveLength(40);
   });
 
-  it('a total outage: 200 concurrent calls send at most 1.5× their number; recover() completes every one once afterwards', async () => {
+  it('a total outage: 200 concurrent calls send at most 1.5× their number; each says why it stopped; recover() completes every one once afterwards', async () => {
     const store = memoryStore();
     const throttled: string[] = [];
     const attempts = new Map<string, number>();
@@ -78,15 +78,23 @@ describe('a retry budget per client and origin', () => {
     // 200 first attempts; the 500 tokens pay for 100 retries at 5 each, and nothing refills them.
     expect(server.requests.length).toBeLessThanOrEqual(300);
     expect([...attempts.values()].reduce((sum, made) => sum + made, 0)).toBe(300);
-    const throttledOnce = new Set(throttled);
-    expect(throttledOnce.size).toBe(throttled.length);
+    const sent = (key: string) => attempts.get(key);
+    const stopped = keys.filter((_, i) => errors[i] instanceof RetryBudgetError);
     for (const [i, key] of keys.entries()) {
-      // Each rejects with its last failure: after every retry, or where the budget stopped it.
-      expect(errors[i] instanceof HTTPError || errors[i] instanceof NetworkError).toBe(true);
-      if (throttledOnce.has(key)) expect(attempts.get(key)).toBeLessThan(6);
-      else expect(attempts.get(key)).toBe(6);
+      const error = errors[i];
+      if (error instanceof RetryBudgetError) {
+        // Stopped by the budget before the retry limit: the failure not retried is its cause.
+        expect([error.origin, error.idempotencyKey]).toEqual([server.url, key]);
+        expect(error.cause instanceof HTTPError || error.cause instanceof NetworkError).toBe(true);
+        expect(sent(key)).toBeLessThan(6);
+      } else {
+        // Every retry made: the last failure itself.
+        expect(error instanceof HTTPError || error instanceof NetworkError).toBe(true);
+        expect(sent(key)).toBe(6);
+      }
     }
-    expect(throttled.length).toBeGreaterThanOrEqual(180);
+    expect(stopped.length).toBeGreaterThanOrEqual(180);
+    expect(throttled.sort()).toEqual(stopped.sort());
     expect((await api.pending()).map((intent) => intent.state)).toEqual(keys.map(() => 'pending'));
 
     server.setFaults(undefined);
@@ -107,13 +115,46 @@ describe('a retry budget per client and origin', () => {
     // 250 of the 500 tokens: 50 retries (the first 10 intents, 5 each); the other 90 stop at their first failure.
     expect(server.requests).toHaveLength(100 + 50);
     expect(outcomes.map((outcome) => outcome.state)).toEqual(outcomes.map(() => 'pending'));
-    expect(throttled.map((event) => event.key)).toEqual(outcomes.slice(10).map((outcome) => outcome.idempotencyKey));
-    expect(throttled.map((event) => event.tokens)).toEqual(outcomes.slice(10).map(() => 250));
+    const stopped = outcomes.filter((outcome) => outcome.error instanceof RetryBudgetError);
+    expect(stopped).toHaveLength(90);
+    expect((stopped[0]?.error as Error).message).toMatch(/half kept for live calls/);
+    expect(outcomes.slice(0, 10).every((outcome) => outcome.error instanceof HTTPError)).toBe(true);
+    expect(throttled.map((event) => event.key)).toEqual(stopped.map((outcome) => outcome.idempotencyKey));
+    expect(throttled.map((event) => event.tokens)).toEqual(stopped.map(() => 250));
 
     const live = await api.post('v1/payouts', { json: { live: true }, idempotencyKey: 'live' }).catch((error: unknown) => error);
     expect(live).toBeInstanceOf(HTTPError);
-    expect(throttled).toHaveLength(90);
+    expect(live).not.toBeInstanceOf(RetryBudgetError);
     expect(server.requests.filter((request) => request.key === 'live')).toHaveLength(6);
+  });
+
+  it('a call the budget stopped rejects with RetryBudgetError: origin, key, the failure not retried; no secret; the intent still pending', async () => {
+    const store = memoryStore();
+    const throttled: unknown[] = [];
+    // Room for one retry.
+    const api = createClient({ prefix: server.url, store, retry: { limit: 3, delay: () => 1 }, retryBudget: { capacity: 5 }, on: { throttle: (event) => void throttled.push(event) } });
+    server.setFaults(() => ({ kind: 'status', status: 503 }));
+    const error = await api.post('v1/payouts?token=s3cret', { json: {}, idempotencyKey: 'stopped' }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(RetryBudgetError);
+    expect(error).toBeInstanceOf(IdempotencyError);
+    const stopped = error as RetryBudgetError;
+    expect([stopped.name, stopped.origin, stopped.idempotencyKey]).toEqual(['RetryBudgetError', server.url, 'stopped']);
+    expect(stopped.cause).toBeInstanceOf(HTTPError);
+    expect((stopped.cause as HTTPError).response.status).toBe(503);
+    expect(stopped.message).toMatch(new RegExp(`^Retry budget for ${server.url} is spent: many requests to it failed at once`));
+    expect(stopped.message).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/v1\/payouts\?token=\*\*\* was not retried after a 503; key "stopped" is still pending for recover\(\) or relay\(\)/);
+    expect(stopped.message).not.toMatch(/s3cret/);
+    expect(throttled).toEqual([expect.objectContaining({ idempotencyKey: 'stopped', origin: server.url, tokens: 0, reason: '503', reachedServer: true })]);
+    expect(server.requests).toHaveLength(2);
+    expect((await api.pending()).map((intent) => [intent.idempotencyKey, intent.state, intent.attempts])).toEqual([['stopped', 'pending', 2]]);
+
+    // A network failure not retried is its cause just the same, with whether it reached the server.
+    server.setFaults(() => ({ kind: 'drop-before' }));
+    const dropped = await api.post('v1/payouts', { json: {}, idempotencyKey: 'dropped' }).catch((caught: unknown) => caught);
+    expect(dropped).toBeInstanceOf(RetryBudgetError);
+    expect((dropped as RetryBudgetError).cause).toBeInstanceOf(NetworkError);
+    expect(((dropped as RetryBudgetError).cause as { reachedServer: unknown }).reachedServer).toBe('maybe');
   });
 
   it('waiting out a key in flight (409) spends nothing', async () => {

@@ -141,11 +141,11 @@ describe('the retry quota, per origin', () => {
     for (const [origin, tokens] of Object.entries(left)) expect(budget.tokens(origin)).toBe(tokens);
   });
 
-  it('an account says what it spent and what the origin has left', () => {
+  it('an account says why it was stopped, and what the origin has left', () => {
     const budget = new RetryBudget({ capacity: 12 });
     const account = budget.open(A, false);
     expect([account.trySpend(failures[503]), account.trySpend(failures.timeout)]).toEqual([true, false]);
-    expect([account.tokens, account.spent]).toEqual([7, 5]);
+    expect([account.stoppedAfter, account.tokens, account.spent]).toEqual(['timeout', 7, 5]);
   });
 
   it.each([
