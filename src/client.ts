@@ -12,7 +12,7 @@ import {
   relayLoop,
   resolveIntent,
 } from './recover.js';
-import { normalizeRetry, stopWhenOffline } from './retry.js';
+import { kyRetry, normalizeRetry } from './retry.js';
 import { mergeHeaders, type PreparedCall, prepareCall, resolveUrl } from './request.js';
 import { type CallResult, callPromise, type DurableResponsePromise } from './response.js';
 
@@ -148,7 +148,7 @@ export function makeCreateClient(platform: Platform) {
         ky(resolveUrl(input, options, callOptions.searchParams), {
           method,
           headers: mergeHeaders(options.headers, callOptions.headers),
-          retry: { limit: (callOptions.retry === undefined ? options.retry : normalizeRetry(callOptions.retry)).limit, shouldRetry: stopWhenOffline },
+          retry: kyRetry(callOptions.retry === undefined ? options.retry : normalizeRetry(callOptions.retry)),
           timeout: timeLimit('timeout', callOptions.timeout, options.timeout),
           totalTimeout: timeLimit('totalTimeout', callOptions.totalTimeout, options.totalTimeout),
           throwHttpErrors: callOptions.throwHttpErrors ?? options.throwHttpErrors,

@@ -7,6 +7,7 @@ export {
   IdempotencyKeyInvalidError,
   IdempotencyKeyExpiredError,
   IdempotencyStoreError,
+  RetryBudgetError,
 } from './errors.js';
 export { memoryStore } from './stores/memory.js';
 export { intentId, isClaimable, isCompactable, isKnownState, UNSETTLED_STATES } from './stores/store.js';
@@ -25,6 +26,7 @@ export type {
 export type { DurableClient, EnqueueOptions, Input, KeyedMethod, PlainCallOptions } from './client.js';
 export type { ClientOptions, CallOptions } from './options.js';
 export type { RetryOptions } from './retry.js';
+export type { RetryBudgetOptions } from './retry-budget.js';
 export type { Classifier, IdempotencyAnswerKind } from './classify.js';
 export type { DurableResponse, DurableResponsePromise } from './response.js';
 export type { PendingIntent, RecoverOptions, RecoveryOutcome, RelayOptions } from './recover.js';

@@ -40,3 +40,18 @@ export class IdempotencyKeyExpiredError extends IdempotencyError {}
 
 /** The journal could not be read or written; no request was sent. */
 export class IdempotencyStoreError extends IdempotencyError {}
+
+/**
+ * The client's retry budget for the origin stopped the call before its retry limit: many requests
+ * to it failed at once. Nothing about the operation is settled: its intent is still pending, for
+ * `recover()` or `relay()`. `cause` is the failure that was not retried.
+ */
+export class RetryBudgetError extends IdempotencyError {
+  /** The origin whose budget is spent. */
+  readonly origin: string;
+
+  constructor(message: string, details: IdempotencyErrorDetails & { origin: string }) {
+    super(message, details);
+    this.origin = details.origin;
+  }
+}

@@ -25,7 +25,11 @@ export interface DurableEvents {
   attempt?(event: OperationEvent & { attempt: number }): unknown;
   /** An attempt failed and another follows after `delay` ms; `reason` says why (`network error`, `timeout`, `503`, `429`, `409 in flight`). */
   retry?(event: OperationEvent & { attempt: number; delay: number; reason: string; error: unknown; reachedServer: ReachedServer }): unknown;
-  /** A retry was not made: the client's retry budget for this origin is spent (an outage?). The intent stays pending for recovery. */
+  /**
+   * A retry was not made: the client's retry budget for this origin is spent (an outage?), or, for
+   * `recover()`/`relay()`, down to the half kept for live calls. `tokens`: what the origin has
+   * left. The operation ends with a `RetryBudgetError`; its intent stays pending for recovery.
+   */
   throttle?(event: OperationEvent & { origin: string; tokens: number; reason: string; reachedServer: ReachedServer }): unknown;
   /** The server marked its answer as a replay of an earlier one. */
   replay?(event: OperationEvent & { status: number }): unknown;

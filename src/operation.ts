@@ -26,6 +26,7 @@ import { sleep, timeLimit } from './time-limit.js';
 import { type Answer, answerText, fromStoredResponse, toResponse, toStoredResponse } from './response.js';
 import { reachedServer } from './reach.js';
 import { parseRetryAfter, RetryableAnswer, type RetryEvent, type RetryPolicy, retryReason, withRetries } from './retry.js';
+import type { RetryAccount } from './retry-budget.js';
 import { type Intent, type IntentChange, type IntentState, isExpiredAtClaim, isKnownState, PayloadTooLargeError } from './stores/store.js';
 
 /** How one logical operation ended, for the caller and for `recover()`. */
@@ -51,6 +52,8 @@ export interface Transport {
   retryLaterMs?: number;
   /** The intent's URL, where the caller has it parsed already. */
   url?: URL;
+  /** Set by `recover()` and `relay()`: their retries leave the retry budget's reserve to live calls. */
+  recovery?: boolean;
 }
 
 /** An intent this client owns now, with its lease. */
@@ -99,6 +102,7 @@ export async function sendOwned(
   const url = transport.url ?? new URL(intent.url);
   const { origin } = url;
   const headers = wireHeaders(transport.headers, intent);
+  const quota = options.retryBudget?.open(origin, transport.recovery === true);
 
   let attempts = 0;
   const attempt = async (): Promise<{ answer: Answer; verdict: Verdict }> => {
@@ -121,19 +125,19 @@ export async function sendOwned(
   let result: { answer: Answer; verdict: Verdict };
   try {
     const onRetry = (event: RetryEvent) => emit(options.on, 'retry', { ...about, ...event, reachedServer: reachedServer(event.error) });
-    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, origin, about, options));
+    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, quota, about, options));
   } catch (error) {
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
     // A server that asked for a long wait (Retry-After beyond maxRetryAfter) gets it: parked, nobody claims it until then.
     const wait = Math.max(transport.retryLaterMs ?? 0, error instanceof RetryableAnswer ? (retryAfter(error) ?? 0) : 0);
     // Awaited, unlike an outcome: a caller that recovers right after a failure must find the intent free.
     await lease.finish({ state: 'pending', attempts: intent.attempts + attempts, owner: null, leaseMs: wait }).catch(() => false);
-    return { state: 'pending', ...givenUp(error, intent, options, signal, deadline), attempts };
+    return { state: 'pending', ...givenUp(error, intent, options, signal, deadline, quota), attempts };
   }
 
   const { answer, verdict } = result;
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
-  if (state === 'succeeded') options.retryBudget?.refill(origin);
+  if (state === 'succeeded') quota?.succeeded();
   const journaled = recordOutcome(lease, { state, attempts: intent.attempts + attempts, owner: null, leaseMs: 0, response: toStoredResponse(answer) }, about, options);
   if (verdict.kind === 'success') {
     if (verdict.replayed) emit(options.on, 'replay', { ...about, status: answer.status });
@@ -170,7 +174,7 @@ function wireHeaders(headers: Headers, intent: Intent): Headers {
 }
 
 /** Why an attempt loop stopped without a final answer, as the error the caller sees. */
-function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal): Pick<Settlement, 'answer' | 'error'> {
+function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal, quota: RetryAccount | undefined): Pick<Settlement, 'answer' | 'error'> {
   if (signal.aborted) return { error: signal.reason };
   if (deadline.aborted) return { error: timeoutError(describe(intent, options)) };
   if (error instanceof OwnershipLost) {
@@ -185,17 +189,23 @@ function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, sig
       ),
     };
   }
+  // The budget, not the retry limit, ended it: said so, with the failure that was not retried as the cause.
+  if (quota?.stoppedAfter !== undefined) return { error: quota.error(intent.idempotencyKey, describe(intent, options), lastFailure(error, intent, options).error) };
+  return lastFailure(error, intent, options);
+}
+
+/** The last attempt's failure, as the error the caller sees. */
+function lastFailure(error: unknown, intent: Intent, options: NormalizedOptions): Pick<Settlement, 'answer' | 'error'> {
   if (error instanceof RetryableAnswer) return { answer: error.answer, error: answerError(error.verdict, error.answer, intent, options) };
   // Down or slow: a catcher (or a dashboard) can tell a request that never left from one that may have been applied.
   if (error instanceof Error) Object.assign(error, { reachedServer: reachedServer(error) });
   return { error };
 }
 
-/** The client's retry budget decides whether a retry the policy allows goes ahead; waiting out a key in flight is free. */
-function mayRetry(error: unknown, origin: string, about: OperationAbout, options: NormalizedOptions): boolean {
-  const budget = options.retryBudget;
-  if (budget === undefined || (error instanceof RetryableAnswer && error.verdict.kind === 'conflict') || budget.trySpend(origin)) return true;
-  emit(options.on, 'throttle', { ...about, origin, tokens: budget.tokens(origin), reason: retryReason(error), reachedServer: reachedServer(error) });
+/** The client's retry budget decides whether a retry the policy allows goes ahead (its rules: retry-budget.ts). */
+function mayRetry(error: unknown, quota: RetryAccount | undefined, about: OperationAbout, options: NormalizedOptions): boolean {
+  if (quota === undefined || quota.trySpend(error)) return true;
+  emit(options.on, 'throttle', { ...about, origin: quota.origin, tokens: quota.tokens, reason: retryReason(error), reachedServer: reachedServer(error) });
   return false;
 }
 

@@ -54,9 +54,14 @@ export interface ClientOptions {
   /** How long an owner's claim on an intent lasts, ms; renewed while it works. Default 30 000. */
   leaseMs?: number;
   /**
-   * Retries this client may spend per origin (gRPC-style throttling: a bucket of 10 tokens, a
-   * retry takes one, a success gives back 0.1, retries only while more than half is left), or
-   * `false` for none. A throttled call stops retrying (event `throttle`); its intent stays pending.
+   * Retries this client may spend per origin, or `false` for no limit but `retry.limit`: a quota
+   * as in the AWS SDKs' standard retry mode. Each origin has `capacity` tokens (default 500); a
+   * retry takes `retryCost` (5), or `timeoutCost` (10) after an attempt that timed out; a call that
+   * succeeds after retries gives back all it took, and one that succeeds without spending earns
+   * `successReward` (1), up to the capacity. Waiting out a key in flight (409) is free.
+   * `recover()` and `relay()` draw on the same tokens but leave half the capacity to live calls.
+   * A call the budget stops rejects with `RetryBudgetError` (event `throttle`); its intent stays
+   * pending.
    */
   retryBudget?: RetryBudgetOptions | false;
   /** Teach the client an unusual server's idempotency answers; runs before the built-in rules. */

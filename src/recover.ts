@@ -98,9 +98,9 @@ function requireOrigins(options: NormalizedOptions): readonly string[] {
   return options.origins;
 }
 
-/** How recovered intents go out: the client's current headers (its credentials) and limits. */
+/** How recovered intents go out: the client's current headers (its credentials) and limits; retries off the budget's reserve. */
 function recoveryTransport(options: NormalizedOptions, retryLaterMs: number): Transport {
-  return { headers: options.headers, timeout: options.timeout, retry: options.retry, retryLaterMs };
+  return { headers: options.headers, timeout: options.timeout, retry: options.retry, retryLaterMs, recovery: true };
 }
 
 /** `concurrency` as given, or the default; a TypeError naming it otherwise. */

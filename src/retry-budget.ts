@@ -1,45 +1,115 @@
 /**
- * How many retries a client may spend on one origin, gRPC's retry throttling in small: a bucket
- * of `maxTokens`; every retry takes one, every success gives back `tokenRatio`; retries go ahead
- * only while more than half the bucket is left. In an outage the first calls spend the budget and
- * the rest make one attempt each — their intents stay pending for recovery — instead of every
- * client multiplying the load by its retry limit. Waiting out a key in flight (409) spends
- * nothing: the server asked for exactly that.
+ * How many retries a client may spend on one origin: a retry quota per origin, as the AWS SDKs'
+ * "standard" retry mode keeps one. Each origin has `capacity` tokens (500). A retry takes
+ * `retryCost` (5), or `timeoutCost` (10) after an attempt that timed out; an operation that
+ * succeeds after retries gives back all it took, and one that succeeds without spending earns
+ * `successReward` (1), up to the capacity. Waiting out a key in flight (409) is free: the server
+ * asked for exactly that.
+ *
+ * The capacity absorbs a burst of failures — each call retrying holds a few tokens until it
+ * succeeds and gives them back, so dozens at once fit — while a sustained outage spends it: 500
+ * tokens are 100 retries, so however many calls fail, at most 100 retries go out beyond their
+ * first attempts until successes come back. Recovery (`recover()`, `relay()`) draws on the same tokens but
+ * never below half the capacity: a pass over a backlog during an outage leaves live calls the
+ * other half.
  */
+import { TimeoutError } from 'ky';
+import { RetryBudgetError } from './errors.js';
+import { RetryableAnswer, retryReason } from './retry.js';
+
 export interface RetryBudgetOptions {
-  /** Size of the bucket. Default 10. */
-  maxTokens?: number;
-  /** Tokens a success gives back. Default 0.1 (ten successes earn one retry). */
-  tokenRatio?: number;
+  /** Tokens per origin, and the most it refills to. Default 500. */
+  capacity?: number;
+  /** Tokens a retry takes. Default 5. */
+  retryCost?: number;
+  /** Tokens a retry after an attempt's timeout takes. Default 10. */
+  timeoutCost?: number;
+  /** Tokens an operation earns by succeeding without spending any. Default 1. */
+  successReward?: number;
 }
 
 export class RetryBudget {
-  readonly #maxTokens: number;
-  readonly #tokenRatio: number;
+  readonly capacity: number;
+  readonly retryCost: number;
+  readonly timeoutCost: number;
+  readonly successReward: number;
   readonly #tokens = new Map<string, number>();
 
-  constructor({ maxTokens = 10, tokenRatio = 0.1 }: RetryBudgetOptions = {}) {
-    if (!(typeof maxTokens === 'number' && maxTokens >= 1 && maxTokens <= 1000)) throw new TypeError(`retryBudget.maxTokens must be a number from 1 to 1000, got ${String(maxTokens)}.`);
-    if (!(typeof tokenRatio === 'number' && tokenRatio > 0 && tokenRatio <= maxTokens)) throw new TypeError(`retryBudget.tokenRatio must be a number above 0, got ${String(tokenRatio)}.`);
-    this.#maxTokens = maxTokens;
-    this.#tokenRatio = tokenRatio;
+  constructor({ capacity = 500, retryCost = 5, timeoutCost = 10, successReward = 1 }: RetryBudgetOptions = {}) {
+    this.capacity = tokens('capacity', capacity, 1);
+    // A cost above the capacity is allowed: that kind of retry is then never made.
+    this.retryCost = tokens('retryCost', retryCost, 1);
+    this.timeoutCost = tokens('timeoutCost', timeoutCost, 1);
+    this.successReward = tokens('successReward', successReward, 0);
   }
 
-  /** Takes a token for one retry to `origin`; false (nothing taken) when the budget says no. */
-  trySpend(origin: string): boolean {
-    const tokens = this.tokens(origin);
-    if (tokens <= this.#maxTokens / 2) return false;
-    this.#tokens.set(origin, tokens - 1);
+  /** The quota one operation to `origin` draws on; a recovery's keeps off the reserve. */
+  open(origin: string, recovery: boolean): RetryAccount {
+    return new RetryAccount(this, origin, recovery);
+  }
+
+  /** Tokens left for `origin`. */
+  tokens(origin: string): number {
+    return this.#tokens.get(origin) ?? this.capacity;
+  }
+
+  /** Adds `amount` (negative: takes) to what `origin` has, up to the capacity. */
+  add(origin: string, amount: number): void {
+    this.#tokens.set(origin, Math.min(this.capacity, this.tokens(origin) + amount));
+  }
+}
+
+/** What one operation spent from its origin's quota, and whether the quota stopped it. */
+export class RetryAccount {
+  /** Tokens this operation has taken so far. */
+  spent = 0;
+  /** Why the retry refused was wanted (`503`, `network error`, `timeout`…); set once the quota has stopped the operation. */
+  stoppedAfter: string | undefined;
+
+  constructor(
+    readonly budget: RetryBudget,
+    readonly origin: string,
+    /** A recovery's retries leave half the capacity, the reserve, to live calls. */
+    readonly recovery: boolean,
+  ) {}
+
+  /** Pays for a retry after `error`: false, nothing taken, when the quota says no. Waiting out a key in flight is free. */
+  trySpend(error: unknown): boolean {
+    if (error instanceof RetryableAnswer && error.verdict.kind === 'conflict') return true;
+    const { budget, origin } = this;
+    const cost = error instanceof TimeoutError ? budget.timeoutCost : budget.retryCost;
+    if (budget.tokens(origin) - cost < (this.recovery ? budget.capacity / 2 : 0)) {
+      this.stoppedAfter = retryReason(error);
+      return false;
+    }
+    budget.add(origin, -cost);
+    this.spent += cost;
     return true;
   }
 
-  /** A success on `origin`: part of a token comes back. */
-  refill(origin: string): void {
-    const tokens = this.tokens(origin);
-    if (tokens < this.#maxTokens) this.#tokens.set(origin, Math.min(this.#maxTokens, tokens + this.#tokenRatio));
+  /** The operation succeeded: what it spent comes back; if it spent nothing, it earns the reward. */
+  succeeded(): void {
+    this.budget.add(this.origin, this.spent || this.budget.successReward);
+    this.spent = 0;
   }
 
-  tokens(origin: string): number {
-    return this.#tokens.get(origin) ?? this.#maxTokens;
+  /** Tokens left on the origin. */
+  get tokens(): number {
+    return this.budget.tokens(this.origin);
   }
+
+  /** The error of an operation this quota stopped: `cause` is the failure that was not retried; `request` as errors may show it. */
+  error(idempotencyKey: string, request: { method: string; url: string }, cause: unknown): RetryBudgetError {
+    return new RetryBudgetError(
+      `Retry budget for ${this.origin} is spent${this.recovery ? ' down to the half kept for live calls' : ''}: many requests to it failed at once (an outage?). ` +
+        `${request.method} ${request.url} was not retried after a ${this.stoppedAfter}; key "${idempotencyKey}" is still pending for recover() or relay().`,
+      { idempotencyKey, origin: this.origin, cause },
+    );
+  }
+}
+
+/** A count of tokens, up to 1e9: far beyond any use, and where a double still counts single tokens exactly. */
+function tokens(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !(value >= min && value <= 1e9)) throw new TypeError(`retryBudget.${name} must be a number of tokens from ${min} to 1e9, got ${String(value)}.`);
+  return value;
 }

@@ -1,4 +1,4 @@
-import { NetworkError, TimeoutError } from 'ky';
+import { HTTPError, NetworkError, type RetryOptions as KyRetryOptions, TimeoutError } from 'ky';
 import pRetry from 'p-retry';
 import { sleep } from './time-limit.js';
 import type { Verdict } from './classify.js';
@@ -19,6 +19,8 @@ export interface RetryOptions {
 export interface RetryPolicy {
   limit: number;
   delay: (attempt: number) => number;
+  /** The most `delay` waits: `backoffLimit` for the default backoff; a `retry.delay` of the caller's is taken as it is. */
+  backoffLimit: number;
   maxRetryAfter: number;
 }
 
@@ -38,7 +40,7 @@ export function normalizeRetry(retry: number | RetryOptions | undefined): RetryP
   if (options.delay !== undefined && typeof options.delay !== 'function') throw new TypeError('retry.delay must be a function.');
   // Full jitter: spreads the retries of many clients hit by one outage instead of syncing them.
   const delay = options.delay ?? ((attempt: number) => Math.random() * Math.min(backoffLimit, 300 * 2 ** (attempt - 1)));
-  return { limit, delay, maxRetryAfter };
+  return { limit, delay, backoffLimit: options.delay ? Infinity : backoffLimit, maxRetryAfter };
 }
 
 /**
@@ -115,9 +117,21 @@ function isUnanswered(error: unknown): boolean {
   return error instanceof NetworkError || error instanceof TimeoutError;
 }
 
-/** The same rule for plain reads, as ky's `retry.shouldRetry`: `false` stops, `undefined` leaves it to ky. */
-export function stopWhenOffline({ error }: { error: unknown }): false | undefined {
-  return isUnanswered(error) && reportsOffline() ? false : undefined;
+/**
+ * The policy as ky's retry options, for plain reads: the same waits as keyed calls (the backoff or
+ * `retry.delay`, a `Retry-After` up to `maxRetryAfter`), and the same two stops, as
+ * `shouldRetry` (`false` stops, `undefined` leaves it to ky): a longer `Retry-After` is not waited
+ * for — ky would wait `maxRetryAfter` instead — and nothing is retried while offline.
+ */
+export function kyRetry({ limit, delay, backoffLimit, maxRetryAfter }: RetryPolicy): KyRetryOptions {
+  return {
+    limit,
+    delay,
+    backoffLimit,
+    maxRetryAfter,
+    shouldRetry: ({ error }) =>
+      (isUnanswered(error) && reportsOffline()) || (error instanceof HTTPError && (parseRetryAfter(error.response.headers.get('retry-after')) ?? 0) > maxRetryAfter) ? false : undefined,
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   IdempotencyMismatchError,
   IdempotencyStoreError,
   memoryStore,
+  RetryBudgetError,
   type DurableResponse,
 } from '../src/index.js';
 import { answering, http, HttpResponse, ORIGIN, useMsw } from './support/msw.js';
@@ -21,7 +22,7 @@ describe('the public surface of SPEC.md', () => {
   it('exports createClient, memoryStore, the error classes and ky’s HTTPError', () => {
     for (const name of [
       'createClient', 'memoryStore', 'HTTPError', 'IdempotencyError', 'IdempotencyMismatchError',
-      'IdempotencyConflictError', 'IdempotencyKeyInvalidError', 'IdempotencyKeyExpiredError', 'IdempotencyStoreError',
+      'IdempotencyConflictError', 'IdempotencyKeyInvalidError', 'IdempotencyKeyExpiredError', 'IdempotencyStoreError', 'RetryBudgetError',
     ]) {
       expect(durableFetch).toHaveProperty(name);
     }
@@ -36,6 +37,10 @@ describe('the public surface of SPEC.md', () => {
       expect(error.name).toBe(ErrorClass.name);
       expect({ key: error.idempotencyKey, status: error.status, code: error.code, response: error.response }).toEqual({ key: 'k', status: 409, code: 'c', response });
     }
+    const cause = new Error('503');
+    const stopped = new RetryBudgetError('budget spent', { idempotencyKey: 'k', origin: 'https://api.example.com', cause });
+    expect(stopped).toBeInstanceOf(IdempotencyError);
+    expect([stopped.name, stopped.idempotencyKey, stopped.origin, stopped.cause]).toEqual(['RetryBudgetError', 'k', 'https://api.example.com', cause]);
   });
 
   it('a client has post/put/patch/delete keyed, get/head plain, pending and recover', () => {

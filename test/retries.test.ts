@@ -137,3 +137,51 @@ describe('the journal on a real wire', () => {
     expect(server.requests).toHaveLength(0);
   });
 });
+
+describe('plain reads (get, head) retried with the keyed calls’ policy', () => {
+  /** The first `count` reads fail with `fault`. */
+  const failReads = (count: number, fault: Fault) => {
+    let left = count;
+    server.setFaults((request) => (request.method !== 'POST' && left-- > 0 ? fault : undefined));
+  };
+
+  it('a retry.delay of the client paces a GET’s retries', async () => {
+    failReads(2, { kind: 'status', status: 503 });
+    const asked: number[] = [];
+    const response = await clientOn(memoryStore(), { retry: { limit: 3, delay: (attempt: number) => (asked.push(attempt), 5) } }).get('v1/payouts');
+    expect(response.status).toBe(200);
+    expect(asked).toEqual([1, 2]);
+    expect(server.requests.map((request) => request.status)).toEqual([503, 503, 200]);
+  });
+
+  it('a retry.delay of the call paces a HEAD’s retries', async () => {
+    failReads(1, { kind: 'drop-before' });
+    const asked: number[] = [];
+    const response = await clientOn().head('v1/payouts', { retry: { limit: 1, delay: (attempt) => (asked.push(attempt), 5) } });
+    expect(response.status).toBe(200);
+    expect(asked).toEqual([1]);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('a Retry-After beyond maxRetryAfter is not waited for: the GET fails after one request', async () => {
+    failReads(5, { kind: 'rate-limit', retryAfter: '3600' });
+    const asked: number[] = [];
+    const error = await clientOn(memoryStore(), { retry: { limit: 3, maxRetryAfter: 5_000, delay: (attempt: number) => (asked.push(attempt), 5) } })
+      .get('v1/payouts')
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HTTPError);
+    expect((error as HTTPError).response.status).toBe(429);
+    expect(server.requests).toHaveLength(1);
+    expect(asked).toEqual([]);
+  });
+
+  it('a Retry-After within maxRetryAfter is waited for instead of the backoff', async () => {
+    const arrivals: number[] = [];
+    const asked: number[] = [];
+    server.setFaults(() => (arrivals.push(Date.now()) === 1 ? { kind: 'rate-limit', retryAfter: '1' } : undefined));
+    const response = await clientOn(memoryStore(), { retry: { limit: 2, delay: (attempt: number) => (asked.push(attempt), 5) } }).get('v1/payouts');
+    expect(response.status).toBe(200);
+    expect(asked).toEqual([]);
+    expect((arrivals[1] ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThanOrEqual(950);
+  });
+});

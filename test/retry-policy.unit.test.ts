@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient, memoryStore } from '../src/index.js';
-import { normalizeRetry, parseRetryAfter } from '../src/retry.js';
+import { HTTPError, type NormalizedOptions } from 'ky';
+import { kyRetry, normalizeRetry, parseRetryAfter } from '../src/retry.js';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -22,6 +23,27 @@ describe('backoff', () => {
     expect(normalizeRetry({ delay: (attempt) => attempt * 7 }).delay(3)).toBe(21);
     expect(normalizeRetry(4).limit).toBe(4);
     expect(normalizeRetry(undefined).limit).toBe(2);
+  });
+});
+
+describe('plain reads get the policy as ky retry options', () => {
+  const answered = (status: number, headers: Record<string, string> = {}) =>
+    new HTTPError(new Response(null, { status, headers }), new Request('https://api.test/v1/x'), {} as NormalizedOptions);
+
+  it('the same delay, its bound, and maxRetryAfter', () => {
+    const policy = normalizeRetry({ limit: 4, backoffLimit: 1000, maxRetryAfter: 5000 });
+    expect(kyRetry(policy)).toMatchObject({ limit: 4, delay: policy.delay, backoffLimit: 1000, maxRetryAfter: 5000 });
+  });
+
+  it('a retry.delay of the caller is not bounded by backoffLimit, as for keyed calls', () => {
+    expect(kyRetry(normalizeRetry({ delay: () => 45_000 })).backoffLimit).toBe(Infinity);
+  });
+
+  it('stops at a Retry-After beyond maxRetryAfter, and leaves everything else to ky', () => {
+    const { shouldRetry } = kyRetry(normalizeRetry({ maxRetryAfter: 5000 }));
+    expect(shouldRetry?.({ error: answered(429, { 'retry-after': '3600' }), retryCount: 1 })).toBe(false);
+    expect(shouldRetry?.({ error: answered(429, { 'retry-after': '5' }), retryCount: 1 })).toBeUndefined();
+    expect(shouldRetry?.({ error: answered(503), retryCount: 1 })).toBeUndefined();
   });
 });
 
