@@ -1,7 +1,9 @@
 import ky, { HTTPError, type ResponsePromise } from 'ky';
 import { RecoveryPasses } from './auto-recover.js';
 import { type CallOptions, type ClientOptions, normalizeOptions, type NormalizedOptions, type Platform, timeLimit } from './options.js';
-import { mismatch, newIntent, runCall, type Settlement, storeError } from './operation.js';
+import { describeCall, emitEnd, mismatch, newIntent, runCall, type Settlement, storeError } from './operation.js';
+import { emit } from './events.js';
+import { ownCopy } from './errors.js';
 import {
   listPending,
   type PendingIntent,
@@ -67,6 +69,8 @@ interface Flight {
   callers: number;
   /** Set once the operation has settled: a caller joining after that is answered as the journal would answer it. */
   settled?: Settlement;
+  /** Stops the operation once every caller has walked away (the last one's reason), and frees its slot. */
+  abandon(reason: unknown): void;
 }
 
 /**
@@ -81,20 +85,46 @@ export function makeCreateClient(platform: Platform) {
     const recovery = new RecoveryPasses((recoverOptions) => recoverOnce(options, recoverOptions));
     if (options.autoRecover) recovery.watch();
 
-    /** Two calls for one intent share one operation; each caller keeps its own signal. */
-    function join(call: PreparedCall, signal: AbortSignal | undefined): Promise<Settlement> {
+    /**
+     * Operations abandoned by every caller, still winding down (releasing their intent): a new
+     * call for the same intent starts once its predecessor has let go, rather than waiting on its
+     * own client's lease — or joining an operation that is already stopping.
+     */
+    const winding = new Map<string, Promise<unknown>>();
+
+    /**
+     * Two calls for one intent share one operation; each caller keeps its own signal, and gets its
+     * own events (`start`, `end`), its own Response and its own error, whatever the others do with theirs.
+     */
+    async function join(call: PreparedCall, signal: AbortSignal | undefined): Promise<Settlement> {
+      const about = describeCall(call, options);
+      emit(options.on, 'start', { ...about, recovery: false });
+      const settlement = await shared(call, signal).then(
+        (shared): Settlement => (shared.error === undefined ? shared : { ...shared, error: ownCopy(shared.error) }),
+        (error: unknown): Settlement => ({ state: undefined, error }),
+      );
+      emitEnd(about, settlement, options);
+      return settlement;
+    }
+
+    function shared(call: PreparedCall, signal: AbortSignal | undefined): Promise<Settlement> {
       // A client has one scope: the intent's id alone names its slot.
       const slot = call.id;
       let flight = flights.get(slot);
       if (flight !== undefined && flight.fingerprint !== call.fingerprint) return Promise.resolve(mismatch(call, options));
       // Settled, its outcome still being written: this is a repeat, not a twin, and gets what the journal will say.
-      if (flight?.settled?.state === 'succeeded' || flight?.settled?.state === 'failed') return Promise.resolve(asJournalAnswer(flight.settled));
+      if (flight?.settled?.state === 'succeeded' || flight?.settled?.state === 'failed') {
+        emit(options.on, 'journalAnswer', { ...describeCall(call, options), state: flight.settled.state });
+        return Promise.resolve(asJournalAnswer(flight.settled));
+      }
       if (flight === undefined) {
         const controller = new AbortController();
         // The slot stays taken until the outcome is recorded, so a next call with this key finds
         // it in the journal rather than waiting out this client's own lease.
         const release = () => flights.get(slot) === current && flights.delete(slot);
-        const settlement = runCall(call, options, controller.signal).then(
+        const predecessor = winding.get(slot);
+        const started = predecessor === undefined ? runCall(call, options, controller.signal) : predecessor.then(() => runCall(call, options, controller.signal));
+        const settlement = started.then(
           (settled) => {
             current.settled = settled;
             if (settled.journaled === undefined) release();
@@ -112,7 +142,19 @@ export function makeCreateClient(platform: Platform) {
             throw error;
           },
         );
-        const current: Flight = { fingerprint: call.fingerprint, settlement, controller, callers: 0 };
+        const current: Flight = {
+          fingerprint: call.fingerprint,
+          settlement,
+          controller,
+          callers: 0,
+          // Every caller walked away: the operation stops, and the slot is free at once for the next call.
+          abandon(reason: unknown) {
+            controller.abort(reason);
+            if (!release()) return;
+            const done = settlement.then((settled) => settled.journaled, () => {}).finally(() => winding.get(slot) === done && winding.delete(slot));
+            winding.set(slot, done);
+          },
+        };
         flight = current;
         flights.set(slot, current);
       }
@@ -121,7 +163,7 @@ export function makeCreateClient(platform: Platform) {
 
     async function flush(): Promise<void> {
       await Promise.allSettled([...flights.values()].map((flight) => flight.settlement.then((settled) => settled.journaled)));
-      await Promise.allSettled(recording);
+      await Promise.allSettled([...winding.values(), ...recording]);
     }
 
     function keyed(method: KeyedMethod) {
@@ -195,7 +237,7 @@ function withOwnSignal(flight: Flight, signal: AbortSignal | undefined): Promise
   return new Promise<Settlement>((resolve, reject) => {
     const leave = () => {
       reject(signal.reason);
-      if (--flight.callers === 0) flight.controller.abort(signal.reason);
+      if (--flight.callers === 0) flight.abandon(signal.reason);
     };
     signal.addEventListener('abort', leave, { once: true });
     flight.settlement.then(resolve, reject).finally(() => signal.removeEventListener('abort', leave));

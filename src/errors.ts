@@ -55,3 +55,18 @@ export class RetryBudgetError extends IdempotencyError {
     this.origin = details.origin;
   }
 }
+
+/**
+ * An error as one caller gets it, when several callers share one operation: a copy of its own —
+ * same class, fields and stack — with its own unread copy of the response, so one caller reading
+ * `error.response` (or changing the error) leaves every other caller's whole. The original is
+ * never handed out; anything but an Error is returned as it is.
+ */
+export function ownCopy<T>(error: T): T {
+  if (!(error instanceof Error)) return error;
+  const copy = Object.create(Object.getPrototypeOf(error)) as Error;
+  Object.defineProperties(copy, Object.getOwnPropertyDescriptors(error));
+  const { response } = error as { response?: unknown };
+  if (response instanceof Response && !response.bodyUsed) Object.defineProperty(copy, 'response', { value: response.clone(), enumerable: true, configurable: true });
+  return copy as T;
+}

@@ -63,18 +63,14 @@ export interface Owned {
 }
 
 /**
- * A caller's call: journal it (or find it journaled), take ownership, send, settle. `totalTimeout`
- * bounds all of it, a wait for another owner included.
+ * A call's operation: journal it (or find it journaled), take ownership, send, settle. `totalTimeout`
+ * bounds all of it, a wait for another owner included. Its callers emit `start` and `end`, each its own.
  */
 export async function runCall(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
-  const about = describeCall(call, options);
-  emit(options.on, 'start', { ...about, recovery: false });
   const total = timeLimit(signal, call.totalTimeout);
-  const settlement = await operate(call, options, signal, total.signal)
+  return operate(call, options, signal, total.signal)
     .catch((error: unknown): Settlement => ({ state: error instanceof WaitedForOwner ? 'pending' : undefined, error: stoppedWaiting(error, signal, total.expired) }))
     .finally(() => total.end());
-  emitEnd(about, settlement, options);
-  return settlement;
 }
 
 async function operate(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal): Promise<Settlement> {
@@ -430,7 +426,7 @@ export function describe(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url
 }
 
 /** describe() of a call, whose URL is still parsed. */
-function describeCall(call: PreparedCall, options: NormalizedOptions) {
+export function describeCall(call: PreparedCall, options: NormalizedOptions) {
   return describe({ idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href }, options);
 }
 

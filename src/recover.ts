@@ -139,13 +139,17 @@ export async function recoverOnce(options: NormalizedOptions, recoverOptions: Re
   const finished: Promise<RecoveryOutcome>[] = [];
   const running = new Set<Promise<unknown>>();
   // The store's time of the pass's first claim: what this pass releases (or others release after
-  // it began) is written later, and waits for the next pass rather than being claimed again.
+  // it began) is written later, and waits for the next pass rather than being claimed again —
+  // except within that very millisecond, where the pass leaves what it took by id.
   let startedAt: number | undefined;
+  const takenAtStart: string[] = [];
   while (!signal.aborted) {
     const room = concurrency - running.size;
     const askedAt = monotonicNow();
-    const claimed = room > 0 ? await options.store.claim({ ...claimRequest(options, owner, origins, states, room), unchangedBefore: startedAt }) : [];
+    const window = startedAt === undefined ? {} : { unchangedBefore: startedAt + 1, excluding: takenAtStart };
+    const claimed = room > 0 ? await options.store.claim({ ...claimRequest(options, owner, origins, states, room), ...window }) : [];
     startedAt ??= claimed[0]?.updatedAt;
+    for (const intent of claimed) if (intent.updatedAt === startedAt) takenAtStart.push(intent.id);
     for (const intent of claimed) {
       const outcome = finishClaimed(own(intent, options, askedAt), options, origins, resendExpired, recoveryTransport(options, 0), signal).then((result) => {
         total = Math.max(total, ++done);

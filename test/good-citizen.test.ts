@@ -111,7 +111,8 @@ describe('a retry budget per client and origin', () => {
     for (let i = 0; i < 100; i++) await api.enqueue('POST', 'v1/payouts', { json: { i }, idempotencyKey: `backlog-${i}` });
     server.setFaults(() => ({ kind: 'status', status: 503 }));
 
-    const outcomes = await api.recover();
+    // One intent at a time, so the accounting below is exact.
+    const outcomes = await api.recover({ concurrency: 1 });
     // 250 of the 500 tokens: 50 retries (the first 10 intents, 5 each); the other 90 stop at their first failure.
     expect(server.requests).toHaveLength(100 + 50);
     expect(outcomes.map((outcome) => outcome.state)).toEqual(outcomes.map(() => 'pending'));

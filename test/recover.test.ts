@@ -163,6 +163,53 @@ describe('recover()', () => {
   });
 });
 
+describe('recover() over many intents: concurrency, progress, a stop, and each intent bounded by totalTimeout', () => {
+  it('sends several at once, reports progress with done and total, and keeps claim order in its outcomes', async () => {
+    const store = memoryStore();
+    for (let n = 1; n <= 6; n++) await leavePending(store, { n }, `payout-${n}`);
+    server.reset();
+    server.setFaults(() => ({ kind: 'slow', ms: 200 }));
+    const progress: Array<[number, number]> = [];
+    const outcomes = await clientOn(store).recover({ concurrency: 3, onProgress: ({ done, total }) => void progress.push([done, total]) });
+    expect(outcomes.map(({ idempotencyKey, state }) => [idempotencyKey, state])).toEqual(
+      Array.from({ length: 6 }, (_, i) => [`payout-${i + 1}`, 'succeeded']),
+    );
+    expect(progress).toEqual(Array.from({ length: 6 }, (_, i) => [i + 1, 6]));
+    // Three at a time: the server held three requests open together, never more.
+    expect(server.maxConcurrent()).toBe(3);
+  });
+
+  it('bounds each intent by totalTimeout against a server that never answers, leaving it pending', async () => {
+    const store = memoryStore();
+    for (let n = 1; n <= 4; n++) await leavePending(store, { n }, `hung-${n}`);
+    server.reset();
+    server.setFaults(() => ({ kind: 'slow', ms: 60_000 }));
+    const api = createClient({ prefix: server.url, store, retry: { limit: 0 }, timeout: false, totalTimeout: 300 });
+    const outcomes = await api.recover({ concurrency: 2 });
+    expect(outcomes.map((outcome) => [outcome.state, (outcome.error as Error).name])).toEqual(Array.from({ length: 4 }, () => ['pending', 'TimeoutError']));
+    expect((await api.pending()).map((intent) => intent.idempotencyKey)).toEqual(['hung-1', 'hung-2', 'hung-3', 'hung-4']);
+  });
+
+  it('stops when its signal aborts: what is in flight is released, pending, and nothing more is claimed', async () => {
+    const store = memoryStore();
+    for (let n = 1; n <= 5; n++) await leavePending(store, { n }, `stopped-${n}`);
+    server.reset();
+    server.setFaults(() => ({ kind: 'slow', ms: 60_000 }));
+    const stop = new AbortController();
+    const api = createClient({ prefix: server.url, store, retry: { limit: 0 }, timeout: false });
+    const recovering = api.recover({ concurrency: 2, signal: stop.signal });
+    await server.waitForRequests(2);
+    stop.abort();
+    const outcomes = await recovering;
+    expect(outcomes.map((outcome) => outcome.state)).toEqual(['pending', 'pending']);
+    expect(server.requests).toHaveLength(2);
+    // Released at once: the next pass takes them all (the server forgets the two it still holds).
+    server.reset();
+    server.setFaults(undefined);
+    expect((await api.recover()).map((outcome) => outcome.state)).toEqual(Array.from({ length: 5 }, () => 'succeeded'));
+  });
+});
+
 describe('relay()', () => {
   it('returns once stopped, even when the stop comes while it is claiming', async () => {
     const store = memoryStore();

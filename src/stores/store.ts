@@ -127,6 +127,8 @@ export interface ClaimRequest {
    * returned): a recovery pass leaves what it has itself released for the next pass.
    */
   unchangedBefore?: number;
+  /** Never these ids (what a recovery pass took within the instant it began, which `unchangedBefore` cannot tell apart). */
+  excluding?: readonly string[];
 }
 
 /**
@@ -286,6 +288,7 @@ export function isClaimable(intent: IntentSummary, request: ClaimRequest, now: n
     request.origins.includes(intent.origin) &&
     request.states.includes(intent.state) &&
     (request.unchangedBefore === undefined || intent.updatedAt < request.unchangedBefore) &&
+    !request.excluding?.includes(intent.id) &&
     (intent.leaseUntil <= now || (intent.owner !== null && isGone(intent.owner)))
   );
 }

@@ -71,6 +71,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   let idleWaiters: Array<() => void> = [];
   let arrivalWaiters: Array<{ count: number; resolve: (r: SeenRequest) => void; reject: (e: Error) => void }> = [];
   let begun = 0;
+  /** Requests open now, and the most open at once since the last reset. */
+  let open = 0;
+  let maxOpen = 0;
   let closed = false;
   let closing: Promise<void> = Promise.resolve();
 
@@ -228,6 +231,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       headers,
     };
     requests.push(seen);
+    maxOpen = Math.max(maxOpen, ++open);
+    res.on('close', () => open--);
     let responding: Promise<void>;
     try {
       responding = respond(req, res, rules, seen, key, bodyBytes);
@@ -332,7 +337,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       requests.length = 0;
       preflights.length = 0;
       begun = 0;
+      maxOpen = open;
     },
+    maxConcurrent: () => maxOpen,
     waitForRequests(count) {
       const seen = requests[count - 1];
       if (begun >= count && seen) return Promise.resolve(seen);

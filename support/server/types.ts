@@ -75,6 +75,8 @@ export interface TestServer {
   forgetKeys(): void;
   /** Forget keys, requests, attempt counts and applied counts. */
   reset(): void;
+  /** The most requests open at one moment (arrived, not yet answered or dropped) since the start or the last reset. */
+  maxConcurrent(): number;
   /** Resolves with the count-th request (1-based) once it has arrived and its processing has begun. */
   waitForRequests(count: number): Promise<SeenRequest>;
   /** Resolves when no slow answer is pending. */

@@ -16,7 +16,7 @@ export interface Run {
  * 'tsx']` runs a `.ts` fixture that imports the sources). With `stdin: true` the fixture can be
  * written to (`child.stdin`).
  */
-export function runFixture(fixture: string, args: string[], options: { cwd?: string; nodeArgs?: string[]; stdin?: boolean } = {}): Run {
+export function runFixture(fixture: string, args: string[], options: { cwd?: string; nodeArgs?: string[]; stdin?: boolean; env?: NodeJS.ProcessEnv } = {}): Run {
   const { nodeArgs = [], stdin = false, ...spawnOptions } = options;
   const child = spawn(process.execPath, [...nodeArgs, `${FIXTURES}${fixture}`, ...args], {
     stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],

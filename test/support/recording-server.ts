@@ -15,8 +15,8 @@ export interface RecordedRequest {
   /** process.hrtime-based ms, comparable within the test process. */
   arrivedAt: number;
   endedAt: number | undefined;
-  /** 'applied' (a payout ran), 'replayed', 'in-flight' (409), or 'closed' (the client went away first). */
-  outcome: 'applied' | 'replayed' | 'in-flight' | 'closed' | undefined;
+  /** 'applied' (a payout ran), 'replayed', 'in-flight' (409), 'refused' (see `refuse`), or 'closed' (the client went away first). */
+  outcome: 'applied' | 'replayed' | 'in-flight' | 'refused' | 'closed' | undefined;
 }
 
 export interface RecordingServerOptions {
@@ -25,6 +25,11 @@ export interface RecordingServerOptions {
   hold?: (request: RecordedRequest) => number;
   /** Runs as each request arrives, before anything is applied: e.g. a check that its intent is journaled. */
   onArrival?: (request: RecordedRequest) => void;
+  /**
+   * An answer that applies nothing (say, 503 with Retry-After) for the requests it returns one
+   * for; the others are payouts as usual. Such a request's outcome is 'refused'.
+   */
+  refuse?: (request: RecordedRequest) => { status: number; headers?: Record<string, string> } | undefined;
 }
 
 export interface RecordingServer {
@@ -40,6 +45,8 @@ export interface RecordingServer {
   arrivalErrors: unknown[];
   /** Resolves once no request is open. */
   idle(): Promise<void>;
+  /** Resolves with the `count`th request (1-based) as it arrives, before it is answered. */
+  arrival(count: number): Promise<RecordedRequest>;
   close(): Promise<void>;
 }
 
@@ -54,6 +61,7 @@ export async function startRecordingServer(options: RecordingServerOptions = {})
   const arrivalErrors: unknown[] = [];
   let open = 0;
   let idleWaiters: Array<() => void> = [];
+  let arrivalWaiters: Array<{ count: number; resolve: (request: RecordedRequest) => void }> = [];
 
   function end(record: RecordedRequest, outcome: RecordedRequest['outcome']): void {
     if (record.endedAt !== undefined) return;
@@ -69,11 +77,19 @@ export async function startRecordingServer(options: RecordingServerOptions = {})
     const record: RecordedRequest = { key, sender: String(req.headers['x-sender'] ?? ''), arrivedAt: now(), endedAt: undefined, outcome: undefined };
     requests.push(record);
     open++;
+    arrivalWaiters = arrivalWaiters.filter((waiter) => (waiter.count === requests.length ? (waiter.resolve(record), false) : true));
     res.on('close', () => end(record, 'closed'));
     try {
       options.onArrival?.(record);
     } catch (error) {
       arrivalErrors.push(error);
+    }
+    const refusal = options.refuse?.(record);
+    if (refusal !== undefined) {
+      record.outcome = 'refused';
+      res.writeHead(refusal.status, { 'content-type': 'application/json', ...refusal.headers });
+      res.end(JSON.stringify({ error: { code: 'refused', message: 'Try again later' } }));
+      return;
     }
     if (options.dedupe && payouts.has(key)) {
       const answer = answers.get(key);
@@ -116,10 +132,13 @@ export async function startRecordingServer(options: RecordingServerOptions = {})
       return [...byKey].filter(([, list]) => list.some((a) => list.some((b) => a !== b && a.arrivedAt < (b.endedAt ?? Infinity) && b.arrivedAt < (a.endedAt ?? Infinity)))).map(([key]) => key);
     },
     idle: () => (open === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve))),
+    arrival: (count) =>
+      count <= requests.length ? Promise.resolve(requests[count - 1]!) : new Promise((resolve) => arrivalWaiters.push({ count, resolve })),
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       idleWaiters = [];
+      arrivalWaiters = [];
     },
   };
 }

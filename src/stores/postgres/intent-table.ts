@@ -71,7 +71,7 @@ export class IntentTable {
       WHERE (scope, id) IN (
         SELECT scope, id FROM ${t}, clock
         WHERE scope = $3 AND state = ANY($4::text[]) AND origin = ANY($5::text[]) AND lease_until <= clock.now
-          AND ($7::text IS NULL OR id = $7) AND ($8::bigint IS NULL OR updated_at < $8)
+          AND ($7::text IS NULL OR id = $7) AND ($8::bigint IS NULL OR updated_at < $8) AND NOT (id = ANY($9::text[]))
         ORDER BY created_at, seq LIMIT GREATEST($6::integer, 0)
         FOR UPDATE SKIP LOCKED
       )
@@ -118,7 +118,7 @@ export class IntentTable {
   async claim(db: Queryable, request: ClaimRequest): Promise<Intent[]> {
     const states = request.states.filter(isKnownState);
     const { rows } = await db.query(this.#claim, [
-      request.owner, request.leaseMs, request.scope, states, request.origins, request.limit, request.id ?? null, request.unchangedBefore ?? null,
+      request.owner, request.leaseMs, request.scope, states, request.origins, request.limit, request.id ?? null, request.unchangedBefore ?? null, request.excluding ?? [],
     ]);
     // RETURNING keeps no order; the rows' own createdAt (then insertion order) gives it back.
     return rows

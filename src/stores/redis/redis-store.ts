@@ -75,9 +75,9 @@ export class RedisStore implements IntentStore {
   async claim(request: ClaimRequest): Promise<Intent[]> {
     const states = request.states.filter(isKnownState);
     if (states.length === 0 || request.limit <= 0) return [];
-    const { scope, owner, leaseMs, limit, origins, id = '', unchangedBefore } = request;
+    const { scope, owner, leaseMs, limit, origins, id = '', unchangedBefore, excluding = [] } = request;
     const before = unchangedBefore === undefined ? '' : String(unchangedBefore);
-    const args = [scope, owner, String(leaseMs), String(limit), indexFor(states), id, before, String(origins.length), ...origins, ...states];
+    const args = [scope, owner, String(leaseMs), String(limit), indexFor(states), id, before, JSON.stringify(excluding), String(origins.length), ...origins, ...states];
     const claimed = (await this.#run(CLAIM, args)) as Buffer[][];
     return claimed.map((reply) => intentFromHash(reply)!);
   }

@@ -106,23 +106,25 @@ return version
 
 /**
  * ARGV: prefix, scope, owner, lease ms, limit, index ('unsettled' or 'created'), id ('' for any),
- * unchanged before ('' for any), number of origins, origin, …, state, …. Takes the oldest
+ * unchanged before ('' for any), ids to leave (JSON array), number of origins, origin, …, state, …. Takes the oldest
  * matching intents whose lease has ended on the server's clock; resolves each one's fields and values.
  */
 export const CLAIM = script(`
 local scope, owner, leaseMs, limit = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local index = ARGV[6] == 'unsettled' and unsettled_key(scope) or created_key(scope)
 local only, before = ARGV[7], tonumber(ARGV[8])
+local excluded = {}
+for _, id in ipairs(cjson.decode(ARGV[9])) do excluded[id] = true end
 local origins, states = {}, {}
-local states_from = 10 + tonumber(ARGV[9])
-for i = 10, states_from - 1 do origins[ARGV[i]] = true end
+local states_from = 11 + tonumber(ARGV[10])
+for i = 11, states_from - 1 do origins[ARGV[i]] = true end
 for i = states_from, #ARGV do states[ARGV[i]] = true end
 local now = now_ms()
 local taken, start = {}, 0
 local function try(id)
   local key = intent_key(scope, id)
   local state, origin, lease, updated = unpack(redis.call('HMGET', key, 'state', 'origin', 'leaseUntil', 'updatedAt'))
-  if states[state] and origins[origin] and tonumber(lease) <= now and (not before or tonumber(updated) < before) then
+  if states[state] and origins[origin] and tonumber(lease) <= now and (not before or tonumber(updated) < before) and not excluded[id] then
     redis.call('HSET', key, 'owner', owner, 'leaseUntil', now + leaseMs, 'updatedAt', now)
     redis.call('HINCRBY', key, 'version', 1)
     taken[#taken + 1] = redis.call('HGETALL', key)

@@ -55,7 +55,8 @@ export class IntentTable {
     // index), so parked and settled intents, however many, are never looked at for them.
     const filters = `
       is_known_state(state) AND origin IN (SELECT value FROM json_each(:origins))
-      AND (:before IS NULL OR updatedAt < :before)`;
+      AND (:before IS NULL OR updatedAt < :before)
+      AND id NOT IN (SELECT value FROM json_each(:excluding))`;
     this.#claimable = db.prepare(`
       SELECT * FROM intents WHERE rowid IN (
         SELECT rowid FROM intents WHERE scope = :scope AND state IN (SELECT value FROM json_each(:states)) AND leaseUntil <= :now
@@ -108,6 +109,7 @@ export class IntentTable {
       states: JSON.stringify(request.states),
       origins: JSON.stringify(request.origins),
       before: request.unchangedBefore ?? null,
+      excluding: JSON.stringify(request.excluding ?? []),
       now,
       limit: request.limit,
     });

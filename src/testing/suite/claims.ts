@@ -85,6 +85,12 @@ export function describeClaims({ withStore }: SuiteContext): void {
       expect(after.map((intent) => intent.id)).toContain(rewritten!.id);
     }));
 
+    it('never takes an id in `excluding`', withStore(async (store) => {
+      const [left, taken] = makeIntents(2);
+      for (const intent of [left!, taken!]) await store.create(intent);
+      expect((await store.claim(claimRequest({ excluding: [left!.id] }))).map((intent) => intent.id)).toEqual([taken!.id]);
+    }));
+
     it('takes at most `limit`, oldest createdAt first', withStore(async (store) => {
       const intents = makeIntents(6);
       for (const intent of seededShuffle(intents, 7)) await store.create(intent);
