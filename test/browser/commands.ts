@@ -32,7 +32,9 @@ export const runInFreshPage: RunInFreshPage = async (ctx, modulePath, exportName
   // A document Playwright fulfils has no address Chromium knows, so it counts as public, and
   // Local Network Access (Chromium 142+) then fails its fetches to the loopback test server
   // unless the origin holds this permission, which headless Chromium can only be given here.
-  await ctx.context.grantPermissions(['local-network-access'], { origin });
+  // Granting through the DevTools protocol denies the origin every permission not named, so
+  // Background Sync, which Chromium allows by default, is named too (background-recovery.test.ts).
+  await ctx.context.grantPermissions(['local-network-access', 'background-sync'], { origin });
   const page = await ctx.context.newPage();
   try {
     // An inert document of our own rather than one of Vitest's pages, whose scripts would try to
