@@ -359,14 +359,18 @@ describe('under faults at scale', () => {
     expect(responses.every((response) => response.status === 201)).toBe(true);
     expect(keys.filter((key) => applied[key] !== 1)).toEqual([]);
     expect(appliedTotal).toBe(OPERATIONS);
-    for (const response of responses) {
-      const attempts = writes.filter((request) => request.key === response.idempotencyKey).length;
-      // At most: the browser may have resent a dropped request unseen by the client.
-      expect(response.attempts).toBeLessThanOrEqual(attempts);
-    }
+    // Attempts are not bounded by the writes the server saw, either way: the browser may resend a
+    // dropped request unseen by the client, and an attempt may time out (200 ms) before its request
+    // reaches the server at all, still waiting for a connection or for its CORS preflight. (Seen in
+    // Firefox, which sent preflights for 12 to 60 of these writes where Chromium sent one or none.)
+    // Each is within the retry limit, and journaled as the caller was told.
+    expect(responses.filter((response) => response.attempts < 1 || response.attempts > 9)).toEqual([]);
     const journaled = await journal.open().list();
     expect(journaled.filter((intent) => intent.state !== 'succeeded')).toEqual([]);
     expect(journaled).toHaveLength(OPERATIONS);
+    const attemptsOf = (intents: Array<{ idempotencyKey: string; attempts: number }>) =>
+      Object.fromEntries(intents.map(({ idempotencyKey, attempts }) => [idempotencyKey, attempts]));
+    expect(attemptsOf(journaled)).toEqual(attemptsOf(responses));
   });
 });
 
