@@ -1,9 +1,23 @@
 import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
-import { runInFreshPage } from './test/browser/commands.js';
+import { runInFreshFirefoxPage, runInFreshPage } from './test/browser/commands.js';
+import { firefox } from './test/browser/firefox-provider.js';
 
-// Debian's Chromium: the machine has no other browser, and none can be downloaded.
+// Debian's Chromium and Firefox ESR: no browser can be downloaded here.
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const firefoxPath = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+
+// test/browser runs once in each browser, as a project of its own.
+const browserTests = {
+  include: ['test/browser/**/*.test.ts'],
+  // Starts the test server in Node and provides its URL: inject('serverUrl').
+  globalSetup: ['test/browser/global-setup.ts'],
+  // One test server serves every browser file, and its faults and resets are global:
+  // files running side by side (one page each on a machine with more cores) would trip
+  // over each other's faults.
+  fileParallelism: false,
+  testTimeout: 30_000,
+};
 
 export default defineConfig({
   test: {
@@ -32,14 +46,7 @@ export default defineConfig({
       {
         test: {
           name: 'browser',
-          include: ['test/browser/**/*.test.ts'],
-          // Starts the test server in Node and provides its URL: inject('serverUrl').
-          globalSetup: ['test/browser/global-setup.ts'],
-          // One test server serves every browser file, and its faults and resets are global:
-          // files running side by side (one page each on a machine with more cores) would trip
-          // over each other's faults.
-          fileParallelism: false,
-          testTimeout: 30_000,
+          ...browserTests,
           browser: {
             enabled: true,
             headless: true,
@@ -59,6 +66,22 @@ export default defineConfig({
             }),
             instances: [{ browser: 'chromium' }],
             commands: { runInFreshPage },
+          },
+        },
+      },
+      {
+        // The same files in Firefox ESR, driven over WebDriver BiDi (test/browser/firefox-provider.ts),
+        // with a test server of its own.
+        test: {
+          name: 'browser-firefox',
+          ...browserTests,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: firefox({ executablePath: firefoxPath }),
+            instances: [{ browser: 'firefox' }],
+            commands: { runInFreshPage: runInFreshFirefoxPage },
           },
         },
       },

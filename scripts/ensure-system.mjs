@@ -45,6 +45,17 @@ const REQUIREMENTS = [
       (process.env.CHROMIUM_PATH === undefined ? '' : ` — CHROMIUM_PATH=${process.env.CHROMIUM_PATH} is not an executable`),
   },
   {
+    name: 'Firefox',
+    // The browser suite runs in Debian's Firefox ESR too (vitest.config.ts, over WebDriver BiDi).
+    present: () => isExecutable(process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr'),
+    apt: 'firefox-esr',
+    // apt installs /usr/bin/firefox-esr, which does not help a FIREFOX_PATH pointing elsewhere.
+    installable: () => process.env.FIREFOX_PATH === undefined,
+    missing: () =>
+      'durable-fetch tests need Firefox ESR: run "sudo apt-get install -y firefox-esr" (or set FIREFOX_PATH)' +
+      (process.env.FIREFOX_PATH === undefined ? '' : ` — FIREFOX_PATH=${process.env.FIREFOX_PATH} is not an executable`),
+  },
+  {
     name: 'an unprivileged user for PostgreSQL',
     // PostgreSQL refuses to run as root; test/support/postgres.ts then runs it as `nobody`.
     present: () => process.getuid?.() !== 0 || spawnSync('id', ['-u', 'nobody']).status === 0,

@@ -5,8 +5,26 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const SCRIPT = fileURLToPath(new URL('../scripts/ensure-system.mjs', import.meta.url));
-const MISSING = '/nonexistent/chromium';
-const NEED_CHROMIUM = 'durable-fetch tests need Chromium: run "sudo apt-get install -y chromium" (or set CHROMIUM_PATH)';
+const MISSING = '/nonexistent/browser';
+
+/** The browsers the script checks, in its order, each with its path override and its one line. */
+const BROWSERS = [
+  {
+    name: 'Chromium',
+    variable: 'CHROMIUM_PATH',
+    line: 'durable-fetch tests need Chromium: run "sudo apt-get install -y chromium" (or set CHROMIUM_PATH)',
+  },
+  {
+    name: 'Firefox ESR',
+    variable: 'FIREFOX_PATH',
+    line: 'durable-fetch tests need Firefox ESR: run "sudo apt-get install -y firefox-esr" (or set FIREFOX_PATH)',
+  },
+];
+
+/** Every browser present (any executable stands in: the script checks presence, not what it is) but `missing`. */
+function browsersBut(missing: string): Record<string, string> {
+  return Object.fromEntries(BROWSERS.map(({ variable }) => [variable, variable === missing ? MISSING : process.execPath]));
+}
 
 interface Exit {
   code: number;
@@ -46,23 +64,26 @@ function runUnprivileged(env: Record<string, string | undefined>): Promise<Exit>
 }
 
 describe('scripts/ensure-system.mjs, run by npm test first', () => {
-  it('exits 1 with one line, installing nothing, for a user who is not root', async () => {
-    const result = await runUnprivileged({ CHROMIUM_PATH: MISSING });
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`${NEED_CHROMIUM} — CHROMIUM_PATH=${MISSING} is not an executable\n`);
-  });
+  for (const { name, variable, line } of BROWSERS) {
+    describe(`without ${name}`, () => {
+      it('exits 1 with one line, installing nothing, for a user who is not root', async () => {
+        const result = await runUnprivileged(browsersBut(variable));
+        expect(result.code).toBe(1);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toBe(`${line} — ${variable}=${MISSING} is not an executable\n`);
+      });
 
-  it('does not install when DURABLE_FETCH_NO_INSTALL=1, even as root', async () => {
-    const result = await run(process.execPath, [SCRIPT], { CHROMIUM_PATH: MISSING, DURABLE_FETCH_NO_INSTALL: '1' });
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toBe(`${NEED_CHROMIUM} — CHROMIUM_PATH=${MISSING} is not an executable\n`);
-  });
+      it('does not install when DURABLE_FETCH_NO_INSTALL=1, even as root', async () => {
+        const result = await run(process.execPath, [SCRIPT], { ...browsersBut(variable), DURABLE_FETCH_NO_INSTALL: '1' });
+        expect(result.code).toBe(1);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toBe(`${line} — ${variable}=${MISSING} is not an executable\n`);
+      });
+    });
+  }
 
   it('passes silently when everything is there', async () => {
-    // Any executable stands in for Chromium: the script checks presence, not what it is.
-    const result = await run(process.execPath, [SCRIPT], { CHROMIUM_PATH: process.execPath, DURABLE_FETCH_NO_INSTALL: '1' });
+    const result = await run(process.execPath, [SCRIPT], { ...browsersBut('none'), DURABLE_FETCH_NO_INSTALL: '1' });
     expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The client as a web page uses it: in real Chromium, journaling to IndexedDB, calling the
- * fault-injecting test server across origins (CORS, preflights, exposed replay headers).
+ * The client as a web page uses it: in real Chromium and Firefox, journaling to IndexedDB, calling
+ * the fault-injecting test server across origins (CORS, preflights, exposed replay headers).
  */
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { indexedDbStore } from '../../src/browser.js';
@@ -164,8 +164,9 @@ describe('retried with one key', () => {
       expect(new Set(writes.map((request) => request.key))).toEqual(new Set([response.idempotencyKey]));
       expect(await server.applied(response.idempotencyKey)).toBe(1);
       if (fault.kind.startsWith('drop')) {
-        // Chromium resends by itself a request whose reused keep-alive connection dropped before
-        // any answer: the key rides along, and the client may see one attempt.
+        // The browser (Chromium and Firefox alike) resends by itself a request whose reused
+        // keep-alive connection dropped before any answer: the key rides along, and the client may
+        // see one attempt.
         expect(response.attempts).toBeLessThanOrEqual(writes.length);
       } else {
         expect(response.attempts).toBe(writes.length);
@@ -180,7 +181,7 @@ describe('retried with one key', () => {
     ['after processing', EVERY_ANSWER_LOST, true],
   ];
   for (const [when, plan, replayed] of lost) {
-    it(`retries a connection lost ${when}, past Chromium’s own resends, with the same key`, async () => {
+    it(`retries a connection lost ${when}, past the browser’s own resends, with the same key`, async () => {
       await server.faults(plan);
       let attempt = 0;
       const client = clientOn(newJournal().open(), {
@@ -360,14 +361,18 @@ describe('under faults at scale', () => {
     expect(responses.every((response) => response.status === 201)).toBe(true);
     expect(keys.filter((key) => applied[key] !== 1)).toEqual([]);
     expect(appliedTotal).toBe(OPERATIONS);
-    for (const response of responses) {
-      const attempts = writes.filter((request) => request.key === response.idempotencyKey).length;
-      // At most: Chromium may have resent a dropped request unseen by the client.
-      expect(response.attempts).toBeLessThanOrEqual(attempts);
-    }
+    // Attempts are not bounded by the writes the server saw, either way: the browser may resend a
+    // dropped request unseen by the client, and an attempt may time out (200 ms) before its request
+    // reaches the server at all, still waiting for a connection or for its CORS preflight. (Seen in
+    // Firefox, which sent preflights for 12 to 60 of these writes where Chromium sent one or none.)
+    // Each is within the retry limit, and journaled as the caller was told.
+    expect(responses.filter((response) => response.attempts < 1 || response.attempts > 9)).toEqual([]);
     const journaled = await journal.open().list();
     expect(journaled.filter((intent) => intent.state !== 'succeeded')).toEqual([]);
     expect(journaled).toHaveLength(OPERATIONS);
+    const attemptsOf = (intents: Array<{ idempotencyKey: string; attempts: number }>) =>
+      Object.fromEntries(intents.map(({ idempotencyKey, attempts }) => [idempotencyKey, attempts]));
+    expect(attemptsOf(journaled)).toEqual(attemptsOf(responses));
   });
 });
 

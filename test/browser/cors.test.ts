@@ -13,7 +13,7 @@ const newJournal = useJournals();
 
 beforeEach(() => server.reset());
 
-/** A path no earlier test has sent to: Chromium caches preflights per URL (Access-Control-Max-Age). */
+/** A path no earlier test has sent to: a browser may have cached a URL's preflight (Access-Control-Max-Age). */
 const freshPath = () => `v1/payouts?cors=${crypto.randomUUID()}`;
 
 describe('a cross-origin keyed write', () => {

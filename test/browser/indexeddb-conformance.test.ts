@@ -1,6 +1,7 @@
 /**
- * indexedDbStore against the IntentStore conformance suite, in real Chromium. Its "processes" are
- * tabs here: pages of their own on this origin, claiming from the same database at once.
+ * indexedDbStore against the IntentStore conformance suite, in real Chromium and Firefox. Its
+ * "processes" are tabs here: pages of their own on this origin, claiming from the same database at
+ * once.
  */
 import { createStore, set } from 'idb-keyval';
 import { afterEach } from 'vitest';

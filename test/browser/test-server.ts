@@ -78,9 +78,10 @@ export function testServer(url: string): TestServerControl {
  * Every answer for every write is lost: the server applies the first and replays the rest, and
  * drops each connection either way.
  *
- * Not `{ once: drop-after }`: when a dropped connection was a reused keep-alive one, Chromium
- * resends the request by itself (the same request, key included) before fetch() sees an error, so
- * a single drop usually never reaches the client. Losing every attempt gets past those resends.
+ * Not `{ once: drop-after }`: when a dropped connection was a reused keep-alive one, the browser
+ * (Chromium and Firefox alike) resends the request by itself (the same request, key included)
+ * before fetch() sees an error, so a single drop usually never reaches the client. Losing every
+ * attempt gets past those resends.
  */
 export const EVERY_ANSWER_LOST: FaultPlan = {
   firstAttempts: [{ kind: 'drop-after' }],
