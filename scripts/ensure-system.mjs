@@ -7,7 +7,7 @@
  * Plain Node ESM with no dependency, so it runs on whatever Node started it (20 or later).
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** Whether `command` is an executable on PATH. */
@@ -67,6 +67,13 @@ const REQUIREMENTS = [
     present: () => onPath('redis-server'),
     apt: 'redis-server',
     missing: () => 'durable-fetch tests need redis-server: run "sudo apt-get install -y redis-server" (or install Redis 7 so that redis-server is on PATH)',
+  },
+  {
+    name: 'libfaketime',
+    // The clock tests put child processes on wall clocks that lie (test/support/clocks.ts).
+    present: () => existsSync('/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'),
+    apt: 'libfaketime',
+    missing: () => 'durable-fetch tests need libfaketime: run "sudo apt-get install -y libfaketime"',
   },
 ];
 
