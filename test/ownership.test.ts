@@ -86,6 +86,58 @@ describe('live owners sharing one SQLite journal, against a server that does not
   }, 30_000);
 });
 
+describe('live owners with a 400 ms lease, again and again, against a server that does not deduplicate', () => {
+  it('4 processes, 20 runs: no key applied twice, never two requests of one key open at once', async () => {
+    const random = seededRandom(400);
+    for (let run = 0; run < 20; run++) {
+      const dbPath = freshJournal();
+      server = await startRecordingServer({ hold: () => Math.floor(random() * 40) });
+      const workers = Array.from({ length: 4 }, (_, i) => worker(dbPath, 400 + run * 4 + i, 6, 8, 400));
+      const results = await Promise.all(workers.map((each) => each.exited));
+      for (const { code, stderr } of results) expect(code, stderr).toBe(0);
+      await server.idle();
+      expect(server.appliedTwice(), `run ${run}`).toEqual([]);
+      expect(server.overlapping(), `run ${run}`).toEqual([]);
+      await server.close();
+      server = undefined;
+    }
+  }, 300_000);
+});
+
+describe('two processes recovering a backlog behind a slow intent, against a server that does not deduplicate', () => {
+  it.each([
+    { name: 'a 400 ms lease, the oldest intent asked to wait 2 s (Retry-After)', leaseMs: '400', retryAfter: '2', second: 'recover' },
+    { name: 'every option at its default, one of them relaying', leaseMs: undefined, retryAfter: '1', second: 'relay' },
+  ])('sends each intent once: $name', async ({ leaseMs, retryAfter, second }) => {
+    const dbPath = freshJournal();
+    let asked = false;
+    server = await startRecordingServer({
+      hold: () => 100,
+      // The oldest intent's first attempt is told to come back later: the rest of the backlog waits behind it.
+      refuse: (request) => (request.key === 'backlog-0' && !asked ? ((asked = true), { status: 503, headers: { 'retry-after': retryAfter } }) : undefined),
+    });
+    const writer = createClient({ prefix: server.url, store: sqliteStore(dbPath) });
+    for (let i = 0; i < 6; i++) await writer.enqueue('POST', 'v1/payouts', { json: { i }, idempotencyKey: `backlog-${i}` });
+    await writer.close();
+
+    const env = { ...process.env, ...(leaseMs === undefined ? {} : { LEASE_MS: leaseMs }) };
+    const recoverer = runFixture('peer.ts', [server.url, 'sqlite', dbPath, '-', 'recover'], { nodeArgs: TSX, env });
+    const other = runFixture('peer.ts', [server.url, 'sqlite', dbPath, '-', second], { nodeArgs: TSX, env });
+    const { code, stderr } = await recoverer.exited;
+    expect(code, stderr).toBe(0);
+    if (second === 'recover') expect((await other.exited).code).toBe(0);
+    const reader = createClient({ prefix: server.url, store: sqliteStore(dbPath) });
+    await expect.poll(async () => (await reader.pending()).length, { timeout: 20_000 }).toBe(0);
+    await reader.close();
+    other.child.kill('SIGKILL');
+    await server.idle();
+
+    for (let i = 0; i < 6; i++) expect(server.applied(`backlog-${i}`), `backlog-${i}`).toBe(1);
+    expect(server.appliedTwice()).toEqual([]);
+    expect(server.overlapping()).toEqual([]);
+  }, 60_000);
+});
+
 describe('owners killed with SIGKILL at random and restarted, against a deduplicating server', () => {
   it('a key is resent only after its owner died, never by two at once, and every payout is applied once', async () => {
     const dbPath = freshJournal();

@@ -1,5 +1,8 @@
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { createClient, IdempotencyError, IdempotencyKeyExpiredError, memoryStore, type IntentStore } from '../src/index.js';
+import { sqliteStore } from '../src/node.js';
+import { tempDir } from './support/sqlite.js';
 import { useTestServer } from './support/test-server.js';
 
 const server = useTestServer();
@@ -78,5 +81,33 @@ describe('settled intents past their retention are compacted by the client, what
     expect((await store.list()).map((intent) => intent.state)).toEqual(['succeeded']);
     await api.recover();
     await vi.waitFor(async () => expect(await store.list()).toEqual([]));
+  });
+});
+
+describe('an answer too big for the journal', () => {
+  it('is handed to the caller, settles the intent without it (event unstoredAnswer), and is never sent again', async () => {
+    const dir = await tempDir();
+    // The server echoes the body in its answer, every quote escaped: an answer of twice the body.
+    const body = '"'.repeat(900);
+    const unstored: unknown[] = [];
+    const api = createClient({
+      prefix: server.url,
+      store: sqliteStore(join(dir, 'intents.db'), { maxBodyBytes: 1_024 }),
+      on: { unstoredAnswer: (event) => void unstored.push(event) },
+    });
+    const response = await api.post('v1/payouts', { body, headers: { 'content-type': 'text/plain' }, idempotencyKey: 'big-answer' });
+    expect(response.status).toBe(201);
+    expect((await response.json()) as { received: string }).toMatchObject({ received: body });
+    await api.flush();
+    expect(unstored).toEqual([expect.objectContaining({ idempotencyKey: 'big-answer', state: 'succeeded', reason: expect.stringMatching(/stored answer body is \d+ bytes; the sqlite store keeps at most 1024/) })]);
+
+    // Settled, not pending: no recovery or relay sends it, and a repeat is refused rather than sent.
+    expect(await api.pending()).toEqual([]);
+    expect(await api.recover()).toEqual([]);
+    const repeat = await api.post('v1/payouts', { body, headers: { 'content-type': 'text/plain' }, idempotencyKey: 'big-answer' }).catch((error: unknown) => error);
+    expect(repeat).toBeInstanceOf(IdempotencyError);
+    expect((repeat as Error).message).toMatch(/settled as succeeded with no answer stored .*too big to journal.*nothing was sent/);
+    expect(server.requests).toHaveLength(1);
+    await api.close();
   });
 });

@@ -10,9 +10,12 @@
  *
  * An owner id carries its process's identity: the boot, the PID namespace, the PID and the
  * process's start time (so a PID reused by a later process is not mistaken for the owner). A
- * claimant on the same boot and in the same namespace looks the process up; anything it cannot
- * judge — another host, another container's namespace, a platform without /proc — is left to the
- * lease, so a live owner is never taken for dead.
+ * claimant on the same boot and in the same namespace looks the process up: gone, its intents are
+ * taken at once; running, they are never taken, lease or no lease — a process starved of CPU past
+ * its lease may still be sending, and the lease exists for owners that cannot be seen. A stopped
+ * process (SIGSTOP, a debugger) and anything a claimant cannot judge — another host, another
+ * container's namespace, a platform without /proc — are left to the lease: a live owner is never
+ * taken for dead.
  *
  * The modules this file loads name their imports with `.ts`, as worker.ts explains.
  */
@@ -62,26 +65,33 @@ export function ownerId(name: string): string {
 }
 
 /**
- * Whether the owner's process is provably gone: it names this boot and this PID namespace, and no
- * process with its PID and start time exists. False for every owner that cannot be judged.
+ * What a claimant can tell of the owner's process: `gone` (no process with its PID and start time
+ * on this boot and namespace), `running` (it exists and is not stopped), or `unknown` (stopped, or
+ * not for this claimant to judge).
  */
-export function isOwnerGone(owner: string): boolean {
+export function ownerProcess(owner: string): 'gone' | 'running' | 'unknown' {
   const at = owner.lastIndexOf('@');
-  if (at < 0) return false;
+  if (at < 0) return 'unknown';
   const parts = owner.slice(at + 1).split('/').map((part) => safeDecode(part));
-  if (parts.length !== 4) return false;
+  if (parts.length !== 4) return 'unknown';
   const [boot, namespace, pidText, start] = parts as [string, string, string, string];
   const me = thisProcess();
   const pid = Number(pidText);
-  if (boot !== me.boot || namespace !== me.namespace || !Number.isSafeInteger(pid) || pid <= 0) return false;
-  if (pid === me.pid) return start !== me.start;
-  if (start !== '-') return startTime(pid) !== start;
-  // No /proc: only the PID. A reused PID makes a dead owner look alive, which errs on the safe side.
-  return !processExists(pid);
+  if (boot !== me.boot || namespace !== me.namespace || !Number.isSafeInteger(pid) || pid <= 0) return 'unknown';
+  if (pid === me.pid) return start === me.start ? 'running' : 'gone';
+  // No /proc: only the PID, which may have been reused. Gone when nothing has it; else the lease decides.
+  if (start === '-') return processExists(pid) ? 'unknown' : 'gone';
+  const stat = processStat(pid);
+  if (stat === undefined || stat.start !== start || stat.state === 'Z' || stat.state === 'X') return 'gone';
+  return stat.state === 'T' || stat.state === 't' ? 'unknown' : 'running';
 }
 
-/** Field 22 of /proc/<pid>/stat: the process's start time in ticks since boot; undefined when there is no such process (or no /proc). */
-function startTime(pid: number): string | undefined {
+/**
+ * Fields 3 and 22 of /proc/<pid>/stat: the process's state (R, S, D… running or waiting; T
+ * stopped; Z a zombie) and its start time in ticks since boot; undefined when there is no such
+ * process (or no /proc).
+ */
+function processStat(pid: number): { state: string; start: string | undefined } | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -90,7 +100,11 @@ function startTime(pid: number): string | undefined {
   }
   // The command name (field 2) is in parentheses and may hold spaces: count from after it.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[19];
+  return { state: fields[0] ?? '', start: fields[19] };
+}
+
+function startTime(pid: number): string | undefined {
+  return processStat(pid)?.start;
 }
 
 function processExists(pid: number): boolean {

@@ -9,7 +9,7 @@ import {
   isKnownState,
   rebased,
 } from '../store.ts';
-import { isOwnerGone } from './host.ts';
+import { ownerProcess } from './host.ts';
 import { SUMMARY_COLUMNS, changeParams, intentFromRow, intentParams, summaryFromRow } from './rows.ts';
 import type { Clock } from './schema.ts';
 
@@ -18,9 +18,10 @@ import type { Clock } from './schema.ts';
  * business (the worker's group commit); each method is one atomic step inside one.
  *
  * The contract's rules stay in store.ts and host.ts: `isKnownState`, `isCompactable` and
- * `isOwnerGone` are registered as SQL functions rather than restated as SQL, so a newer
+ * `ownerProcess` are registered as SQL functions rather than restated as SQL, so a newer
  * version's states are left alone here exactly as the memory store leaves them. Every instant
- * is read off `clock`, the host clock the file's processes share (host.ts).
+ * is read off `clock`, the host clock the file's processes share (host.ts). An intent whose
+ * owner's process is gone is claimable at once; one whose owner's process is running, never.
  */
 export class IntentTable {
   readonly #db: DatabaseSync;
@@ -41,7 +42,7 @@ export class IntentTable {
     db.function('is_compactable', { deterministic: true }, (state, expiresAt, now) =>
       Number(isCompactable({ state: String(state) as Intent['state'], expiresAt: Number(expiresAt) }, Number(now))),
     );
-    db.function('is_owner_gone', (owner) => Number(isOwnerGone(String(owner))));
+    db.function('owner_process', (owner) => (owner === null ? 'none' : ownerProcess(String(owner))));
     this.#get = db.prepare('SELECT * FROM intents WHERE scope = :scope AND id = :id');
     this.#insert = db.prepare(`
       INSERT INTO intents (scope, id, idempotencyKey, method, url, origin, headers, keyHeader, keyFormat, body,
@@ -60,14 +61,15 @@ export class IntentTable {
     this.#claimable = db.prepare(`
       SELECT * FROM intents WHERE rowid IN (
         SELECT rowid FROM intents WHERE scope = :scope AND state IN (SELECT value FROM json_each(:states)) AND leaseUntil <= :now
+          AND owner_process(owner) <> 'running'
         UNION
         SELECT rowid FROM intents WHERE scope = :scope AND owner IS NOT NULL AND leaseUntil > :now
-          AND state IN (SELECT value FROM json_each(:states)) AND is_owner_gone(owner)
+          AND state IN (SELECT value FROM json_each(:states)) AND owner_process(owner) = 'gone'
       ) AND ${filters}
       ORDER BY createdAt, rowid LIMIT max(:limit, 0)`);
     this.#claimableById = db.prepare(`
       SELECT * FROM intents WHERE scope = :scope AND id = :id AND state IN (SELECT value FROM json_each(:states))
-        AND (leaseUntil <= :now OR (owner IS NOT NULL AND is_owner_gone(owner))) AND ${filters}
+        AND ((leaseUntil <= :now AND owner_process(owner) <> 'running') OR owner_process(owner) = 'gone') AND ${filters}
       LIMIT max(:limit, 0)`);
     this.#take = db.prepare(`
       UPDATE intents SET owner = :owner, leaseUntil = :leaseUntil, updatedAt = :now, version = version + 1
