@@ -7,12 +7,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createClient } from '../src/index.node.js';
-import { sqliteStore } from '../src/node.js';
+import { openStore } from './fixtures/open-store.js';
 import { fakeClock } from './support/clocks.js';
+import { freshTable } from './support/postgres-tables.js';
 import { type Run, runFixture, untilLines } from './support/processes.js';
 import { type RecordingServer, startRecordingServer } from './support/recording-server.js';
+import { freshKeyPrefix, useRedisServer } from './support/redis.js';
 
 const TSX = ['--import', 'tsx'];
 let workdir: string;
@@ -29,24 +31,39 @@ afterEach(async () => {
 });
 afterAll(() => rm(workdir, { recursive: true, force: true }));
 
+const redis = useRedisServer();
 let journals = 0;
+let clocks = 0;
 
-/** A process on the journal at `path`, on `clock`, in `role` (test/fixtures/peer.ts). */
-function peer(path: string, env: NodeJS.ProcessEnv, role: string, ...args: string[]): Run {
-  const run = runFixture('peer.ts', [server!.url, 'sqlite', path, '-', role, ...args], { nodeArgs: TSX, env });
+/** A fresh journal of each kind, as the fixtures take it: kind, where, name. */
+const JOURNALS: Record<string, () => [string, string, string]> = {
+  sqlite: () => ['sqlite', join(workdir, `journal-${++journals}`, 'intents.db'), '-'],
+  postgres: () => ['postgres', inject('postgresUrl'), freshTable()],
+  redis: () => ['redis', redis().url, freshKeyPrefix()],
+};
+
+/** A process on `journal`, on the clock `env` puts it on, in `role` (test/fixtures/peer.ts). */
+function peer(journal: [string, string, string], env: NodeJS.ProcessEnv, role: string, ...args: string[]): Run {
+  const run = runFixture('peer.ts', [server!.url, ...journal, role, ...args], { nodeArgs: TSX, env });
   running.add(run);
   return run;
 }
 
-describe('sqliteStore: leases on the host clock, which no wall-clock step moves', () => {
+const storeOf = ([kind, where, name]: [string, string, string]) => openStore(kind, where, name === '-' ? undefined : name);
+
+describe.each([
+  ['sqliteStore', 'sqlite', "the host's monotonic clock"],
+  ['postgresStore', 'postgres', "the database's clock"],
+  ['redisStore', 'redis', "the server's clock"],
+])('%s: leases on %s, which no client wall-clock step moves', (_name, kind) => {
   it.each([
     { case: 'its own wall clock stepped +60 s mid-call, a relay 60 s ahead, the default 30 s lease', step: '+60s', ahead: '+60s', leaseMs: undefined },
     { case: 'a relay 3 s ahead, a 1 s lease renewed through a 2.5 s call', step: '+0s', ahead: '+3s', leaseMs: '1000' },
   ])('a live owner keeps its key: $case', async ({ step, ahead, leaseMs }) => {
-    const path = join(workdir, `journal-${++journals}`, 'intents.db');
+    const path = JOURNALS[kind]!();
     server = await startRecordingServer({ hold: () => 2_500 });
-    const ownerClock = fakeClock(workdir, `owner-${journals}`);
-    const relayClock = fakeClock(workdir, `relay-${journals}`, ahead);
+    const ownerClock = fakeClock(workdir, `owner-${++clocks}`);
+    const relayClock = fakeClock(workdir, `relay-${clocks}`, ahead);
     const env = (clock: { env: NodeJS.ProcessEnv }) => ({ ...clock.env, ...(leaseMs === undefined ? {} : { LEASE_MS: leaseMs }) });
     const relay = peer(path, env(relayClock), 'relay');
     await untilLines(relay, 1);
@@ -63,9 +80,9 @@ describe('sqliteStore: leases on the host clock, which no wall-clock step moves'
   }, 30_000);
 
   it('a peer two days ahead neither compacts a settled intent minutes old nor takes a pending one for expired', async () => {
-    const path = join(workdir, `journal-${++journals}`, 'intents.db');
+    const path = JOURNALS[kind]!();
     server = await startRecordingServer();
-    const api = createClient({ prefix: server.url, store: sqliteStore(path) });
+    const api = createClient({ prefix: server.url, store: storeOf(path) });
     await api.post('v1/payouts', { json: { key: 'settled' }, idempotencyKey: 'settled' });
     await api.enqueue('POST', 'v1/payouts', { json: { key: 'waiting' }, idempotencyKey: 'waiting' });
     await api.close();
@@ -77,7 +94,7 @@ describe('sqliteStore: leases on the host clock, which no wall-clock step moves'
     expect(JSON.parse(ahead.lines[0]!)).toEqual([{ idempotencyKey: 'waiting', state: 'succeeded' }]);
 
     // Still journaled: answered from the journal, not sent again.
-    const again = createClient({ prefix: server.url, store: sqliteStore(path) });
+    const again = createClient({ prefix: server.url, store: storeOf(path) });
     const repeat = await again.post('v1/payouts', { json: { key: 'settled' }, idempotencyKey: 'settled' });
     expect([repeat.status, repeat.replayed, repeat.attempts]).toEqual([201, true, 0]);
     await again.close();

@@ -27,6 +27,8 @@ afterAll(() => rm(workdir, { recursive: true, force: true }));
 let journals = 0;
 const freshJournal = () => join(workdir, `journal-${++journals}`, 'intents.db');
 const now = () => performance.timeOrigin + performance.now();
+/** The server holds the killed script's payout open for a second, answering 409 in flight meanwhile: retries outlast it. */
+const PATIENT = { limit: 20, delay: () => 200 };
 
 /** A payout script (test/fixtures/peer.ts) with the default lease, SIGKILLed while the server holds its request. */
 async function killedMidRequest(path: string, key: string): Promise<number> {
@@ -44,7 +46,7 @@ describe('a payout script killed mid-request and run again at once, with the def
     server = await startRecordingServer({ dedupe: true, hold: (request) => (request === server?.requests[0] ? 1_000 : 0) });
     const killedAt = await killedMidRequest(path, 'payout-1');
 
-    const rerun = createClient({ prefix: server.url, store: sqliteStore(path), headers: { 'x-sender': 'rerun' } });
+    const rerun = createClient({ prefix: server.url, store: sqliteStore(path), headers: { 'x-sender': 'rerun' }, retry: PATIENT });
     const outcomes = await rerun.recover();
     expect(outcomes.map(({ idempotencyKey, state }) => [idempotencyKey, state])).toEqual([['payout-1', 'succeeded']]);
     expect(await rerun.pending()).toEqual([]);
@@ -64,7 +66,7 @@ describe('a payout script killed mid-request and run again at once, with the def
     const killedAt = await killedMidRequest(path, 'payout-2');
 
     const waits: unknown[] = [];
-    const rerun = createClient({ prefix: server.url, store: sqliteStore(path), headers: { 'x-sender': 'rerun' }, on: { ownerWait: (event) => void waits.push(event) } });
+    const rerun = createClient({ prefix: server.url, store: sqliteStore(path), headers: { 'x-sender': 'rerun' }, retry: PATIENT, on: { ownerWait: (event) => void waits.push(event) } });
     const response = await rerun.post('v1/payouts', { json: { key: 'payout-2' }, idempotencyKey: 'payout-2' });
     expect([response.status, response.replayed]).toEqual([201, true]);
     await rerun.close();
