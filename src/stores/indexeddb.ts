@@ -42,6 +42,10 @@ export interface IndexedDbStoreOptions {
  *
  * Clock: `Date.now()`, the one clock every tab of the origin shares (a page's monotonic clock
  * starts with the page). A wall-clock step can end a live tab's lease early or late.
+ *
+ * Order: `list` and `claim` give the oldest `createdAt` first, and intents created within the same
+ * millisecond in the order they were created, by a sequence the journal keeps (one record beside
+ * the intents, under the key `'sequence'`).
  */
 export function indexedDbStore(options: IndexedDbStoreOptions = {}): IntentStore {
   return new IndexedDbStore(options.name === undefined ? 'durable-fetch' : `durable-fetch:${options.name}`);
@@ -50,8 +54,12 @@ export function indexedDbStore(options: IndexedDbStoreOptions = {}): IntentStore
 const OBJECT_STORE = 'intents';
 /** A tab rarely lives 100 creates, so each store sweeps at its first create too. */
 const SWEEP_EVERY = 100;
+/** The key of the journal's creation counter: not an array, so outside every intent's key range. */
+const SEQUENCE = 'sequence';
 
 type Key = [scope: string, id: string];
+/** An intent as the journal keeps it: with its place in creation order, which callers never see. */
+type Stored = Intent & { seq?: number };
 
 class IndexedDbStore implements IntentStore {
   readonly #dbName: string;
@@ -63,7 +71,7 @@ class IndexedDbStore implements IntentStore {
   }
 
   get(scope: string, id: string): Promise<Intent | undefined> {
-    return this.#use('read an intent', 'readonly', (s) => promisifyRequest(s.get([scope, id] satisfies Key)));
+    return this.#use('read an intent', 'readonly', async (s) => visible(await promisifyRequest<Stored | undefined>(s.get([scope, id] satisfies Key))));
   }
 
   create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
@@ -73,12 +81,14 @@ class IndexedDbStore implements IntentStore {
       // Housekeeping, never a reason to refuse a write.
       this.compact().catch(() => {});
     }
-    const record = rebased(intent, Date.now());
     return this.#use('journal an intent', 'readwrite', async (s) => {
       const key: Key = [intent.scope, intent.id];
-      const existing = await promisifyRequest<Intent | undefined>(s.get(key));
-      if (existing !== undefined) return existing;
-      s.put(record, key);
+      const [existing, last = 0] = await Promise.all([promisifyRequest<Stored | undefined>(s.get(key)), promisifyRequest<number | undefined>(s.get(SEQUENCE))]);
+      if (existing !== undefined) return visible(existing);
+      // Timed as the transaction runs, in the order transactions run: createdAt never goes back
+      // against the sequence (but for a step of the wall clock).
+      s.put({ ...rebased(intent, Date.now()), seq: last + 1 } satisfies Stored, key);
+      s.put(last + 1, SEQUENCE);
       await promisifyRequest(s.transaction);
       return undefined;
     });
@@ -87,7 +97,7 @@ class IndexedDbStore implements IntentStore {
   update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
     return this.#use('update an intent', 'readwrite', async (s) => {
       const key: Key = [scope, id];
-      const intent = await promisifyRequest<Intent | undefined>(s.get(key));
+      const intent = await promisifyRequest<Stored | undefined>(s.get(key));
       if (intent?.version !== version) return undefined;
       const written = applyChange(intent, change, Date.now());
       s.put(intent, key);
@@ -107,14 +117,14 @@ class IndexedDbStore implements IntentStore {
         s.put(intent, [intent.scope, intent.id] satisfies Key);
       }
       await promisifyRequest(s.transaction);
-      return claimed;
+      return claimed.map((intent) => visible(intent));
     });
   }
 
   list(query: ListQuery = {}): Promise<IntentSummary[]> {
     return this.#use('list intents', 'readonly', async (s) => {
-      const intents = oldestFirst(await promisifyRequest(s.getAll(query.scope === undefined ? null : scopeRange(query.scope))));
-      return intents.filter((intent) => !query.states || query.states.includes(intent.state)).map(toSummary);
+      const intents = oldestFirst(await promisifyRequest(s.getAll(query.scope === undefined ? allIntents() : scopeRange(query.scope))));
+      return intents.filter((intent) => !query.states || query.states.includes(intent.state)).map((intent) => toSummary(visible(intent)));
     });
   }
 
@@ -124,7 +134,7 @@ class IndexedDbStore implements IntentStore {
       let deleted = 0;
       // Decided record by record as the cursor reaches it, inside the transaction: a write racing
       // the sweep is never judged by a stale copy.
-      s.openCursor().onsuccess = function () {
+      s.openCursor(allIntents()).onsuccess = function () {
         const cursor = this.result;
         if (!cursor) return;
         if (isCompactable(cursor.value as Intent, now)) {
@@ -180,8 +190,25 @@ function scopeRange(scope: string): IDBKeyRange {
   return IDBKeyRange.bound([scope], [scope, []]);
 }
 
-/** Records this version understands, oldest `createdAt` first (key order breaks ties). */
-function oldestFirst(records: Intent[]): Intent[] {
-  return records.filter((intent) => isKnownState(intent.state)).sort((a, b) => a.createdAt - b.createdAt);
+/** Every intent key is an array, and every array sorts from `[]` on: the counter is left out. */
+function allIntents(): IDBKeyRange {
+  return IDBKeyRange.lowerBound([]);
+}
+
+/** An intent as callers see it: without its place in creation order. */
+function visible(record: Stored): Intent;
+function visible(record: Stored | undefined): Intent | undefined;
+function visible(record: Stored | undefined): Intent | undefined {
+  if (record === undefined) return undefined;
+  const { seq: _seq, ...intent } = record;
+  return intent;
+}
+
+/**
+ * Records this version understands, oldest `createdAt` first, then in creation order (records
+ * journaled before the sequence was kept have none, and keep their key order among themselves).
+ */
+function oldestFirst(records: Stored[]): Stored[] {
+  return records.filter((intent) => isKnownState(intent.state)).sort((a, b) => a.createdAt - b.createdAt || (a.seq ?? 0) - (b.seq ?? 0));
 }
 

@@ -1,13 +1,14 @@
 /**
  * What indexedDbStore promises beyond the IntentStore contract (indexeddb-conformance.test.ts):
  * where its journals live, that it opens nothing until used, that it asks for strict durability,
- * that it sweeps old outcomes by itself, and that other pages of the origin see what it wrote.
+ * that it sweeps old outcomes by itself, that other pages of the origin see what it wrote, and that
+ * intents created within one millisecond keep their creation order.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { commands } from 'vitest/browser';
 import { indexedDbStore } from '../../src/browser.js';
 import type { Intent, IntentStore } from '../../src/stores/store.js';
-import { makeIntent, timeless } from '../../src/testing.js';
+import { claimRequest, makeIntent, timeless } from '../../src/testing.js';
 import { deleteDatabase } from './journals.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -186,5 +187,30 @@ describe('indexedDbStore is durable across connections and pages', () => {
     await commands.runInFreshPage('./fresh-page-probe.ts', 'createIntent', name, payout);
 
     expect(timeless((await here.get(payout.scope, payout.id))!)).toEqual(timeless(payout));
+  });
+});
+
+describe('indexedDbStore keeps creation order within a millisecond', () => {
+  it('lists and claims intents created in one millisecond, through two connections, in the order they were created', async () => {
+    const name = `order-${crypto.randomUUID()}`;
+    const connections = [openStore(name), openStore(name)];
+    // Ids that sort the other way round: key order would list them newest first.
+    const intents = Array.from({ length: 12 }, (_, i) => intent({ id: `POST https://api.example.test/payouts ${String(99 - i)}` }));
+    // The store's clock stands still: every intent is created in the same millisecond.
+    const now = vi.spyOn(Date, 'now').mockReturnValue(Date.now());
+    try {
+      for (const [i, each] of intents.entries()) await connections[i % 2]!.create(each);
+    } finally {
+      now.mockRestore();
+    }
+    const ids = intents.map((each) => each.id);
+
+    const listed = await openStore(name).list();
+    expect(new Set(listed.map((summary) => summary.createdAt)).size).toBe(1);
+    expect(listed.map((summary) => summary.id)).toEqual(ids);
+    const claimed = await openStore(name).claim(claimRequest({ limit: 5 }));
+    expect(claimed.map((each) => each.id)).toEqual(ids.slice(0, 5));
+    // The sequence is the journal's own: callers never see it.
+    for (const record of [...listed, ...claimed, await connections[0]!.get(intents[0]!.scope, intents[0]!.id)]) expect(Object.keys(record!)).not.toContain('seq');
   });
 });

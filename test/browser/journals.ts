@@ -51,8 +51,9 @@ export function deleteDatabase(name: string): Promise<void> {
 }
 
 /**
- * Every record of a journal as IndexedDB holds it, read with the bare IndexedDB API rather than
- * through the store under test.
+ * Every intent of a journal as IndexedDB holds it (the records keyed `[scope, id]`, not the
+ * journal's creation counter beside them), read with the bare IndexedDB API rather than through
+ * the store under test.
  */
 export function rawRecords(name: string): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
@@ -60,7 +61,7 @@ export function rawRecords(name: string): Promise<unknown[]> {
     opening.onerror = () => reject(opening.error);
     opening.onsuccess = () => {
       const db = opening.result;
-      const reading = db.transaction('intents', 'readonly').objectStore('intents').getAll();
+      const reading = db.transaction('intents', 'readonly').objectStore('intents').getAll(IDBKeyRange.lowerBound([]));
       reading.onerror = () => {
         db.close();
         reject(reading.error);

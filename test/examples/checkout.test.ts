@@ -234,7 +234,10 @@ test('a purchase left pending when its tab closed is finished by the service wor
   expect(api.appliedTotal()).toBe(1);
 });
 
-/** The states of every intent in the origin's default journal, read with the bare IndexedDB API. */
+/**
+ * The states of every intent in the origin's default journal (the records keyed `[scope, id]`, not
+ * the creation counter beside them), read with the bare IndexedDB API.
+ */
 function journalStates(page: Page): Promise<string[]> {
   return page.evaluate(
     () =>
@@ -243,7 +246,7 @@ function journalStates(page: Page): Promise<string[]> {
         opening.onerror = () => reject(opening.error);
         opening.onsuccess = () => {
           const db = opening.result;
-          const reading = db.transaction('intents', 'readonly').objectStore('intents').getAll();
+          const reading = db.transaction('intents', 'readonly').objectStore('intents').getAll(IDBKeyRange.lowerBound([]));
           reading.onsuccess = () => {
             db.close();
             resolve((reading.result as Array<{ state: string }>).map((intent) => intent.state));
