@@ -5,6 +5,7 @@
 import { afterEach } from 'vitest';
 import { indexedDbStore } from '../../src/browser.js';
 import type { Intent, IntentStore } from '../../src/index.browser.js';
+import { ownerLockName } from '../../src/stores/indexeddb.js';
 
 export interface Journal {
   /** The store name: `indexedDbStore({ name })` anywhere on this origin opens the same journal. */
@@ -102,4 +103,13 @@ export function recordingStore(
     compact: () => inner.compact(),
     close: () => inner.close(),
   };
+}
+
+/**
+ * Resolves once nothing holds `owner`'s Web Lock any more: for an owner whose page has closed, once
+ * the browser has torn it down, which it finishes a few milliseconds after the close. Waits on the
+ * lock itself (a request for it is granted then), never on a timer.
+ */
+export function whenLetGo(owner: string): Promise<void> {
+  return navigator.locks.request(ownerLockName(owner), () => {});
 }
