@@ -15,13 +15,25 @@ export class Owner {
     this.#store = store;
   }
 
-  /** The owner id to write into intents. A failed enlistment is not kept: the next call tries again. */
+  /**
+   * The owner id to write into intents. A failed enlistment is not kept: the next call tries
+   * again; nor is a lost one (its sign of life ended while this client lives on): the next call
+   * enlists anew, as claimants may take whatever the lost owner holds.
+   */
   id(): Promise<string> {
-    this.#enlisted ??= (this.#store.enlist?.() ?? Promise.resolve({ owner: generateKey(), release: async () => {} })).catch((error: unknown) => {
-      this.#enlisted = undefined;
-      throw error;
-    });
-    return this.#enlisted.then((enlisted) => enlisted.owner);
+    const enlisting = (this.#enlisted ??= (this.#store.enlist?.() ?? Promise.resolve<Enlistment>({ owner: generateKey(), release: async () => {} })).then(
+      (enlisted) => {
+        void enlisted.lost?.then(() => {
+          if (this.#enlisted === enlisting) this.#enlisted = undefined;
+        });
+        return enlisted;
+      },
+      (error: unknown) => {
+        this.#enlisted = undefined;
+        throw error;
+      },
+    ));
+    return enlisting.then((enlisted) => enlisted.owner);
   }
 
   /** The client is done: its sign of life ends. */

@@ -16,6 +16,10 @@
  * The worker recovers on the Background Sync `sync` event (which the page asks for with
  * `requestBackgroundRecovery` from `durable-fetch/browser`), when it activates, and where there is
  * no Background Sync (Firefox, Safari) each time it starts, since nothing else would wake it for this.
+ *
+ * Pages and their worker share Web Locks as they share IndexedDB: an intent whose page closed
+ * mid-call is the worker's to take at once, lease or no lease, and one a live page still works on
+ * is left to it. Each pass is an owner of its own, let go when the pass ends.
  */
 import { RecoveryPasses } from './auto-recover.js';
 import { BACKGROUND_SYNC_TAG } from './background-sync.js';
@@ -23,6 +27,7 @@ import { createClient } from './index.browser.js';
 import type { ClientOptions } from './options.js';
 import type { RecoveryOutcome } from './recover.js';
 import { indexedDbStore } from './stores/indexeddb.js';
+import type { IntentStore } from './stores/store.js';
 
 export { BACKGROUND_SYNC_TAG } from './background-sync.js';
 
@@ -63,11 +68,12 @@ export function finishPendingIntents(options: FinishPendingIntentsOptions = {}):
   // shares it, and it is never closed, so no pass opens the database again.
   const store = clientOptions.store ?? indexedDbStore();
   const passes = new RecoveryPasses(async () => {
-    const client = createClient({ ...clientOptions, store, headers: await headers?.() });
+    const client = createClient({ ...clientOptions, store: keptOpen(store), headers: await headers?.() });
     try {
       return await client.recover();
     } finally {
-      await client.flush();
+      // Flushes, and ends the pass's owner (its Web Lock), which would otherwise live as long as the worker.
+      await client.close();
     }
   });
   const recoverNow = () => passes.run();
@@ -87,4 +93,19 @@ export function finishPendingIntents(options: FinishPendingIntentsOptions = {}):
   addEventListener('activate', (event) => (event as ExtendableEvent).waitUntil(recoverNow().catch(() => {})));
   if ((globalThis as { registration?: { sync?: unknown } }).registration?.sync === undefined) void recoverNow().catch(() => {});
   return recoverNow;
+}
+
+/** `store` as one pass's client sees it: closing that client ends its owner, never the worker's store. */
+function keptOpen(store: IntentStore): IntentStore {
+  return {
+    get: (scope, id) => store.get(scope, id),
+    create: (intent, options) => store.create(intent, options),
+    update: (scope, id, version, change) => store.update(scope, id, version, change),
+    claim: (request) => store.claim(request),
+    list: (query) => store.list(query),
+    compact: () => store.compact(),
+    ...(store.enlist && { enlist: () => store.enlist!() }),
+    ...(store.watch && { watch: (onChange: () => void) => store.watch!(onChange) }),
+    close: async () => {},
+  };
 }

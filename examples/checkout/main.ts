@@ -2,9 +2,10 @@
  * A checkout page that cannot charge twice. Each purchase is one durable-fetch call: its
  * Idempotency-Key and body are journaled in IndexedDB (the browser default, `indexedDbStore()`)
  * before the request leaves, and every retry reuses that key. If the page is reloaded or closed
- * while the purchase is in flight, the next load finds it pending, waits out the closed page's
- * lease on it, and `recover()` resends it with the same key, so the server answers with the
- * purchase it already made instead of a new one. Offline, a purchase waits in the journal:
+ * while the purchase is in flight, the next load finds it pending and `recover()` resends it with
+ * the same key at once (the browser's Web Locks show the earlier page is gone; without them it
+ * waits out that page's lease first), so the server answers with the purchase it already made
+ * instead of a new one. Offline, a purchase waits in the journal:
  * `autoRecover` sends it when the network is back, and the service worker (`sw.ts`) does so
  * even if the tab has been closed by then.
  */
@@ -56,9 +57,11 @@ const api = createClient({
   prefix: new URL('/api/', location.href),
   retry: { limit: 4, backoffLimit: 4_000 },
   timeout: 15_000,
-  // A page closed mid-purchase keeps its claim on the purchase until this lease runs out, and the
-  // next load waits that long before finishing it. Renewed every leaseMs/3 while a purchase is in
-  // flight, so a page still sending never loses it (default 30 s: too long to keep a reload waiting).
+  // Where the browser has no Web Locks (Safari before 15.4), a page closed mid-purchase keeps its
+  // claim on the purchase until this lease runs out, and the next load waits that long before
+  // finishing it; elsewhere the next load finishes it at once. Renewed every leaseMs/3 while a
+  // purchase is in flight, so a page still sending never loses it (default 30 s: too long to keep
+  // a reload waiting).
   leaseMs: 5_000,
   // recover() again when the network comes back and when the tab is shown again.
   autoRecover: true,
@@ -135,14 +138,16 @@ async function showBalance(): Promise<void> {
 }
 
 /**
- * `recover()` takes only purchases nobody holds: a page closed mid-purchase holds its own until
- * its lease runs out. (One another open tab is still sending stays that tab's.)
+ * `recover()` takes a purchase whose page has closed at once where the browser shows that page
+ * gone (Web Locks); what it leaves is still held under a lease: by a page the browser cannot show
+ * gone (no Web Locks), or by another open tab still sending it. Waits until those leases run out.
  */
-async function leasesOver(pending: PendingIntent[]): Promise<void> {
-  const waitMs = Math.max(0, ...pending.map((intent) => intent.leaseUntil - Date.now()));
-  if (waitMs === 0) return;
+async function leasesOver(pending: PendingIntent[]): Promise<boolean> {
+  const waitMs = Math.max(0, ...pending.map((intent) => (intent.parkedUntil === undefined ? intent.leaseUntil - Date.now() : 0)));
+  if (waitMs === 0) return false;
   say(`Waiting ${Math.ceil(waitMs / 1000)} s for the earlier page's claim to run out…`);
   await new Promise((resolve) => setTimeout(resolve, waitMs + 1));
+  return true;
 }
 
 /** Finishes what an earlier load of this page started and never saw answered. */
@@ -154,9 +159,9 @@ async function recoverInterrupted(): Promise<void> {
   }
   const count = pending.length === 1 ? '1 interrupted purchase' : `${pending.length} interrupted purchases`;
   say(`Found ${count}; finishing with the original key…`);
-  await leasesOver(pending);
   // Each outcome is shown by the `recovery` listener.
   await api.recover();
+  if (await leasesOver(await api.pending())) await api.recover();
 }
 
 /** One purchase, under a key the page remembers for as long as the purchase may still go through. */

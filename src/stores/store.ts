@@ -140,6 +140,13 @@ export interface Enlistment {
   owner: string;
   /** The owner is done (its client closed): its sign of life ends, and it holds nothing any more. */
   release(): Promise<void>;
+  /**
+   * Optional: settles if the sign of life ends while its holder lives on, without `release()` —
+   * a Web Lock the browser takes from a page it keeps for later (WebKit's back/forward cache).
+   * Claimants see this owner as gone from then on, so it is used for no new work. Never settles
+   * otherwise.
+   */
+  lost?: Promise<void>;
 }
 
 export interface ListQuery {

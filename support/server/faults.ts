@@ -16,7 +16,12 @@ export type Fault =
   /** Applied at once; the answer is written only after `ms`, so a client timeout fires first. */
   | { kind: 'slow'; ms: number }
   /** The dialect's answer to a concurrent twin of an in-flight request; nothing applied. */
-  | { kind: 'in-flight' };
+  | { kind: 'in-flight' }
+  /**
+   * Applied and its answer stored at once (a repeat of the key is replayed), but never written:
+   * the request hangs until the client gives up or goes away, as a page closed mid-request does.
+   */
+  | { kind: 'no-answer' };
 
 export type FaultScript = (req: SeenRequest) => Fault | undefined;
 

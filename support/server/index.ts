@@ -269,6 +269,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       drop(req);
       return;
     }
+    if (fault?.kind === 'no-answer') {
+      // The socket stays open until the client lets go of it (or close() destroys it).
+      result.commit?.();
+      seen.outcome = result.outcome;
+      return;
+    }
     if (fault?.kind === 'slow') {
       if (closed) return;
       const timer = setTimeout(() => {

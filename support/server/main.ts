@@ -2,7 +2,7 @@
  * The test server as its own process, for child-process tests and browser test setup:
  *
  *   node --import tsx support/server/main.ts --dialect seed004 --port 0 [--key-ttl-ms 90000]
- *     [--fault-first drop-after,status:503,rate-limit:1,slow:2000,drop-before,in-flight]
+ *     [--fault-first drop-after,status:503,rate-limit:1,slow:2000,drop-before,in-flight,no-answer]
  *     [--seed 1] [--probability 0.8] [--exit-with-stdin]
  *
  * Prints one JSON line {"url":...,"port":...,"dialect":...} once listening; runs until SIGTERM or
@@ -20,6 +20,7 @@ function parseFault(spec: string): Fault {
     case 'drop-before':
     case 'drop-after':
     case 'in-flight':
+    case 'no-answer':
       return { kind };
     case 'status':
       return { kind, status: Number(arg ?? 503) };

@@ -1,15 +1,17 @@
 /**
- * indexedDbStore against the IntentStore conformance suite, in real Chromium and Firefox. Its
- * "processes" are tabs here: pages of their own on this origin, claiming from the same database at
- * once.
+ * indexedDbStore against the IntentStore conformance suite, in real Chromium and Firefox. Its "processes" are
+ * tabs here: pages of their own on this origin, claiming from the same database at once. The
+ * liveness cases run twice: with owners that enlisted and released (a client that closed), and
+ * with owners enlisted by a page that has since closed, holding its owner to the end.
  */
 import { createStore, set } from 'idb-keyval';
-import { afterEach } from 'vitest';
+import { afterEach, describe } from 'vitest';
 import { commands } from 'vitest/browser';
 import { indexedDbStore } from '../../src/browser.js';
 import type { ClaimRequest, Intent, IntentStore } from '../../src/stores/store.js';
 import { describeIntentStore } from '../../src/testing.js';
-import { deleteDatabase } from './journals.js';
+import { describeLiveness } from '../../src/testing/suite/liveness.js';
+import { deleteDatabase, whenLetGo } from './journals.js';
 
 const names = new WeakMap<IntentStore, string>();
 const made: string[] = [];
@@ -51,3 +53,27 @@ async function startClaimant(store: IntentStore, request: ClaimRequest): Promise
 }
 
 describeIntentStore('indexedDbStore', freshStore, { plantUnknown, processes: { count: 4, startClaimant } });
+
+/**
+ * An owner enlisted by another page, which then closed without releasing it: gone once the browser
+ * has let go of that page's lock, which it does as it tears the page down, just after the close.
+ */
+async function closedPageOwner(store: IntentStore): Promise<string> {
+  const owner = await commands.runInFreshPage<string>('./owner-page.ts', 'enlistAndClose', names.get(store));
+  await whenLetGo(owner);
+  return owner;
+}
+
+describe('indexedDbStore, owners in pages that closed', () => {
+  describeLiveness({
+    options: { deadOwner: closedPageOwner },
+    withStore: (test) => async () => {
+      const store = freshStore();
+      try {
+        await test(store);
+      } finally {
+        await store.close();
+      }
+    },
+  });
+});

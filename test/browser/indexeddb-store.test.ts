@@ -1,13 +1,16 @@
 /**
  * What indexedDbStore promises beyond the IntentStore contract (indexeddb-conformance.test.ts):
  * where its journals live, that it opens nothing until used, that it asks for strict durability,
- * that it sweeps old outcomes by itself, and that other pages of the origin see what it wrote.
+ * that it sweeps old outcomes by itself, that other pages of the origin see what it wrote, that
+ * intents created within one millisecond keep their creation order, and how it sees owners with
+ * Web Locks and without them.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { commands } from 'vitest/browser';
 import { indexedDbStore } from '../../src/browser.js';
-import type { Intent, IntentStore } from '../../src/stores/store.js';
-import { makeIntent, timeless } from '../../src/testing.js';
+import { createClient } from '../../src/index.browser.js';
+import type { Intent, IntentStore, IntentSummary } from '../../src/stores/store.js';
+import { claimRequest, makeIntent, timeless } from '../../src/testing.js';
 import { deleteDatabase } from './journals.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -186,5 +189,139 @@ describe('indexedDbStore is durable across connections and pages', () => {
     await commands.runInFreshPage('./fresh-page-probe.ts', 'createIntent', name, payout);
 
     expect(timeless((await here.get(payout.scope, payout.id))!)).toEqual(timeless(payout));
+  });
+});
+
+describe('indexedDbStore keeps creation order within a millisecond', () => {
+  it('lists and claims intents created in one millisecond, through two connections, in the order they were created', async () => {
+    const name = `order-${crypto.randomUUID()}`;
+    const connections = [openStore(name), openStore(name)];
+    // Ids that sort the other way round: key order would list them newest first.
+    const intents = Array.from({ length: 12 }, (_, i) => intent({ id: `POST https://api.example.test/payouts ${String(99 - i)}` }));
+    // The store's clock stands still: every intent is created in the same millisecond.
+    const now = vi.spyOn(Date, 'now').mockReturnValue(Date.now());
+    try {
+      for (const [i, each] of intents.entries()) await connections[i % 2]!.create(each);
+    } finally {
+      now.mockRestore();
+    }
+    const ids = intents.map((each) => each.id);
+
+    const listed = await openStore(name).list();
+    expect(new Set(listed.map((summary) => summary.createdAt)).size).toBe(1);
+    expect(listed.map((summary) => summary.id)).toEqual(ids);
+    const claimed = await openStore(name).claim(claimRequest({ limit: 5 }));
+    expect(claimed.map((each) => each.id)).toEqual(ids.slice(0, 5));
+    // The sequence is the journal's own: callers never see it.
+    for (const record of [...listed, ...claimed, await connections[0]!.get(intents[0]!.scope, intents[0]!.id)]) expect(Object.keys(record!)).not.toContain('seq');
+  });
+});
+
+describe('indexedDbStore and Web Locks', () => {
+  /** A store made while `navigator.locks` is missing, as in Safari before 15.4 or outside a secure context. */
+  function storeWithoutWebLocks(name: string): IntentStore {
+    Object.defineProperty(navigator, 'locks', { value: undefined, configurable: true });
+    try {
+      return openStore(name);
+    } finally {
+      delete (navigator as { locks?: unknown }).locks;
+    }
+  }
+
+  it('holds an owner\'s lock from enlist() until release()', async () => {
+    const enlisted = await openStore().enlist!();
+    const lockName = `durable-fetch owner ${enlisted.owner}`;
+    const held = async () => ((await navigator.locks.query()).held ?? []).some((lock) => lock.name === lockName);
+    expect(await held()).toBe(true);
+    await enlisted.release();
+    expect(await held()).toBe(false);
+  });
+
+  it('never takes the intent of an owner that enlisted after its lock query for a dead one', async () => {
+    const name = `late-owner-${crypto.randomUUID()}`;
+    const claimant = openStore(name);
+    const gone = await claimant.enlist!();
+    await gone.release();
+    const ofGone = intent({ owner: gone.owner, leaseUntil: Date.now() + HOUR });
+    await claimant.create(ofGone);
+    // Between the claim's lock query and its transaction, another tab's client enlists and journals
+    // a call: its lock is missing from the answer, yet it is alive.
+    let late: Intent | undefined;
+    const query = navigator.locks.query.bind(navigator.locks);
+    const spy = vi.spyOn(navigator.locks, 'query').mockImplementation(async () => {
+      const snapshot = await query();
+      const enlisted = await openStore(name).enlist!();
+      late = intent({ owner: enlisted.owner, leaseUntil: Date.now() + HOUR });
+      await openStore(name).create(late);
+      return snapshot;
+    });
+    try {
+      expect((await claimant.claim(claimRequest())).map((each) => each.id)).toEqual([ofGone.id]);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await claimant.get(late!.scope, late!.id)).toMatchObject({ owner: late!.owner, version: 1 });
+  });
+
+  it('has no enlist() without Web Locks, and leaves every owner to its lease there', async () => {
+    const name = `no-locks-${crypto.randomUUID()}`;
+    const withoutLocks = storeWithoutWebLocks(name);
+    expect(withoutLocks.enlist).toBeUndefined();
+    // An owner whose lock is gone: a store with Web Locks takes its intent at once, one without waits out its lease.
+    const withLocks = openStore(name);
+    const gone = await withLocks.enlist!();
+    await gone.release();
+    const held = intent({ owner: gone.owner, leaseUntil: Date.now() + HOUR });
+    await withoutLocks.create(held);
+
+    await expect(withoutLocks.claim(claimRequest())).resolves.toEqual([]);
+    expect((await withLocks.claim(claimRequest())).map((each) => each.id)).toEqual([held.id]);
+  });
+
+  it('leaves the owners of a client without Web Locks to their lease, even where it has them', async () => {
+    const name = `mixed-${crypto.randomUUID()}`;
+    // A call whose request never returns: the intent stays owned, under the client's plain owner id.
+    const client = createClient({ store: storeWithoutWebLocks(name), prefix: 'https://api.example.test/', fetch: () => new Promise<Response>(() => {}) });
+    void client.post('v1/payouts', { json: { amount: 1 } }).catch(() => {});
+    await vi.waitFor(async () => expect(await openStore(name).list()).toHaveLength(1), { interval: 10 });
+    const [owned] = await openStore(name).list();
+    expect(owned!.owner).toEqual(expect.any(String));
+    expect(owned!.owner).not.toMatch(/^web-lock:/);
+
+    await expect(openStore(name).claim(claimRequest({ origins: [owned!.origin], scope: owned!.scope }))).resolves.toEqual([]);
+  });
+
+  it('enlists a new owner for new work when its lock is taken from it while the client lives on', async () => {
+    const name = `lost-${crypto.randomUUID()}`;
+    const answers = new Map<string, () => void>();
+    const client = createClient({
+      store: openStore(name),
+      prefix: 'https://api.example.test/',
+      retry: { limit: 0 },
+      // Each request hangs until the test answers it, so its intent stays owned meanwhile.
+      fetch: (input) => new Promise<Response>((resolve) => answers.set(new Request(input).url, () => resolve(new Response('{}', { status: 201 })))),
+    });
+    const first = client.post('v1/first', { json: {} });
+    await vi.waitFor(() => expect(answers.size).toBe(1), { interval: 10 });
+    const [{ owner: lost, scope, origin }] = (await openStore(name).list()) as [IntentSummary];
+    expect(lost).toMatch(/^web-lock:/);
+    // As WebKit does to a page it keeps in its back/forward cache: the lock goes, the page lives on.
+    await navigator.locks.request(`durable-fetch owner ${lost}`, { steal: true }, () => {});
+
+    // Another tab sees the owner gone and takes its intent; this client's next call has a new owner.
+    const [taken] = await openStore(name).claim(claimRequest({ scope, origins: [origin], owner: 'another-tab' }));
+    expect(taken).toMatchObject({ owner: 'another-tab' });
+    const second = client.post('v1/second', { json: {} });
+    await vi.waitFor(() => expect(answers.size).toBe(2), { interval: 10 });
+    const secondOwner = (await openStore(name).list()).find((summary) => summary.url.endsWith('/second'))!.owner;
+    expect(secondOwner).toMatch(/^web-lock:/);
+    expect(secondOwner).not.toBe(lost);
+
+    // The first call's answer comes after all: its outcome is not written over the new owner's claim.
+    for (const answer of answers.values()) answer();
+    await Promise.all([first, second]);
+    await client.flush();
+    expect(await openStore(name).get(scope, taken!.id)).toMatchObject({ owner: 'another-tab', state: 'pending' });
   });
 });

@@ -5,6 +5,7 @@
 import { afterEach } from 'vitest';
 import { indexedDbStore } from '../../src/browser.js';
 import type { Intent, IntentStore } from '../../src/index.browser.js';
+import { ownerLockName } from '../../src/stores/indexeddb.js';
 
 export interface Journal {
   /** The store name: `indexedDbStore({ name })` anywhere on this origin opens the same journal. */
@@ -51,8 +52,9 @@ export function deleteDatabase(name: string): Promise<void> {
 }
 
 /**
- * Every record of a journal as IndexedDB holds it, read with the bare IndexedDB API rather than
- * through the store under test.
+ * Every intent of a journal as IndexedDB holds it (the records keyed `[scope, id]`, not the
+ * journal's creation counter beside them), read with the bare IndexedDB API rather than through
+ * the store under test.
  */
 export function rawRecords(name: string): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
@@ -60,7 +62,7 @@ export function rawRecords(name: string): Promise<unknown[]> {
     opening.onerror = () => reject(opening.error);
     opening.onsuccess = () => {
       const db = opening.result;
-      const reading = db.transaction('intents', 'readonly').objectStore('intents').getAll();
+      const reading = db.transaction('intents', 'readonly').objectStore('intents').getAll(IDBKeyRange.lowerBound([]));
       reading.onerror = () => {
         db.close();
         reject(reading.error);
@@ -101,4 +103,13 @@ export function recordingStore(
     compact: () => inner.compact(),
     close: () => inner.close(),
   };
+}
+
+/**
+ * Resolves once nothing holds `owner`'s Web Lock any more: for an owner whose page has closed, once
+ * the browser has torn it down, which it finishes a few milliseconds after the close. Waits on the
+ * lock itself (a request for it is granted then), never on a timer.
+ */
+export function whenLetGo(owner: string): Promise<void> {
+  return navigator.locks.request(ownerLockName(owner), () => {});
 }

@@ -4,7 +4,7 @@
  * what IndexedDB kept. Results cross back to the test as plain JSON.
  */
 import { indexedDbStore } from '../../src/browser.js';
-import { createClient, type DurableClient, type PendingIntent } from '../../src/index.browser.js';
+import { type ClientOptions, createClient, type DurableClient, type PendingIntent } from '../../src/index.browser.js';
 
 export interface PageSetup {
   serverUrl: string;
@@ -109,12 +109,20 @@ export async function startPurchase(setup: PageSetup, purchase: Purchase): Promi
   });
 }
 
+export interface AbandonOptions {
+  /** The page's lease; the client's default (30 s) when absent. */
+  leaseMs?: number;
+  /** The page has no Web Locks (as in Safari before 15.4, or outside a secure context): its owner is seen through its lease alone. */
+  withoutWebLocks?: boolean;
+}
+
 /**
  * Sends a purchase and is gone before its answer arrives, as a tab closed mid-request: the page
- * closes while its client still owns the intent, so nothing releases the lease, which ends
+ * closes while its client still owns the intent, so nothing releases it; its lease ends
  * `leaseMs` after its last renewal. Resolves what was sent, once the server has answered it.
  */
-export async function abandonPurchase({ serverUrl, storeName, authorization }: PageSetup, purchase: Purchase, leaseMs: number): Promise<SentRequest[]> {
+export async function abandonPurchase({ serverUrl, storeName, authorization }: PageSetup, purchase: Purchase, options: AbandonOptions = {}): Promise<SentRequest[]> {
+  if (options.withoutWebLocks) Object.defineProperty(navigator, 'locks', { value: undefined, configurable: true });
   const sent: SentRequest[] = [];
   const send = recordingFetch(sent);
   let resolve!: () => void;
@@ -124,7 +132,7 @@ export async function abandonPurchase({ serverUrl, storeName, authorization }: P
     store: indexedDbStore({ name: storeName }),
     headers: { Authorization: authorization },
     retry: { limit: 0 },
-    leaseMs,
+    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     async fetch(input, init) {
       await send(input, init);
       resolve();
@@ -137,10 +145,73 @@ export async function abandonPurchase({ serverUrl, storeName, authorization }: P
   return sent;
 }
 
+/**
+ * A tab that starts a purchase and stays open with it in flight, its client the owner: says
+ * `sent` on the BroadcastChannel `channelName` once its request has gone out, and goes away (the
+ * page closes, the request still in flight) when told `close`. The client's default lease; the
+ * test decides whether the server ever answers. Resolves what was sent.
+ */
+export async function holdPurchase(setup: PageSetup, purchase: Purchase, channelName: string): Promise<SentRequest[]> {
+  const channel = new BroadcastChannel(channelName);
+  const told = new Promise<void>((resolve) => {
+    channel.onmessage = (event) => event.data === 'close' && resolve();
+  });
+  const sent: SentRequest[] = [];
+  const send = recordingFetch(sent);
+  const client = createClient({
+    prefix: setup.serverUrl,
+    store: indexedDbStore({ name: setup.storeName }),
+    headers: { Authorization: setup.authorization },
+    retry: { limit: 0 },
+    // In flight for as long as the tab is open: no time limit gives up on it first.
+    timeout: false,
+    fetch(input, init) {
+      const answer = send(input, init);
+      channel.postMessage('sent');
+      return answer;
+    },
+  });
+  void client.post('v1/purchases', purchase).catch(() => {});
+  try {
+    await told;
+    return sent;
+  } finally {
+    channel.close();
+  }
+}
+
+export interface RepeatedPurchase {
+  status?: number;
+  replayed?: boolean;
+  attempts?: number;
+  error?: string;
+  /** The `ownerWait` events the call emitted: whom it waited for, until when. */
+  ownerWaits: Array<{ owner: string; leaseUntil: number }>;
+  sent: SentRequest[];
+}
+
+/** The purchase again, with its key, as a page does whose user clicks "buy" once more; its outcome and its waits. */
+export async function purchaseAgain(setup: PageSetup, purchase: Purchase): Promise<RepeatedPurchase> {
+  const ownerWaits: RepeatedPurchase['ownerWaits'] = [];
+  return withClient(
+    setup,
+    async (client, sent) => {
+      try {
+        const response = await client.post('v1/purchases', purchase);
+        return { status: response.status, replayed: response.replayed, attempts: response.attempts, ownerWaits, sent };
+      } catch (error) {
+        return { error: error instanceof Error ? error.name : String(error), ownerWaits, sent };
+      }
+    },
+    { on: { ownerWait: ({ owner, leaseUntil }) => ownerWaits.push({ owner, leaseUntil }) } },
+  );
+}
+
 /** A client on the journal, closed (its outcomes recorded, its store released) when `use` is done. */
 async function withClient<T>(
   { serverUrl, storeName, authorization }: PageSetup,
   use: (client: DurableClient, sent: SentRequest[]) => Promise<T>,
+  options: Pick<ClientOptions, 'on'> = {},
 ): Promise<T> {
   const sent: SentRequest[] = [];
   const client = createClient({
@@ -150,6 +221,7 @@ async function withClient<T>(
     retry: { limit: 0 },
     timeout: 5_000,
     fetch: recordingFetch(sent),
+    ...options,
   });
   try {
     return await use(client, sent);
