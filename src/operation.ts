@@ -127,7 +127,7 @@ export async function sendOwned(
     // A server that asked for a long wait (Retry-After beyond maxRetryAfter) gets it: parked, nobody claims it until then.
     const wait = Math.max(transport.retryLaterMs ?? 0, error instanceof RetryableAnswer ? (retryAfter(error) ?? 0) : 0);
     // Awaited, unlike an outcome: a caller that recovers right after a failure must find the intent free.
-    await lease.finish({ state: 'pending', attempts: intent.attempts + attempts, owner: null, leaseMs: wait }).catch(() => false);
+    await lease.finish({ state: 'pending', attempts: intent.attempts + attempts, owner: null, leaseMs: wait });
     return { state: 'pending', ...givenUp(error, intent, options, signal, deadline, quota), attempts };
   }
 
@@ -143,15 +143,15 @@ export async function sendOwned(
 }
 
 /**
- * Writes a final answer (retried by the lease until it lands). An answer too big for the store
- * settles the intent without it — the caller has it already, and it must never be sent again on
- * its own — and says so (event `unstoredAnswer`); a repeat of the key is then refused, not sent.
+ * Writes a final answer, until it lands (`Lease.settle`). An answer too big for the store settles
+ * the intent without it — the caller has it already, and it must never be sent again on its own —
+ * and says so (event `unstoredAnswer`); a repeat of the key is then refused, not sent.
  */
 function recordOutcome(lease: Lease, change: IntentChange, about: OperationAbout, options: NormalizedOptions): Promise<boolean> {
-  return lease.finish(change).catch((error: unknown) => {
+  return lease.settle(change).catch((error: unknown) => {
     if (!(error instanceof PayloadTooLargeError)) return false;
     emit(options.on, 'unstoredAnswer', { ...about, state: change.state as 'succeeded' | 'failed', reason: error.message });
-    return lease.finish({ ...change, response: undefined }).catch(() => false);
+    return lease.settle({ ...change, response: undefined }).catch(() => false);
   });
 }
 
@@ -271,7 +271,7 @@ async function acquire(call: PreparedCall, options: NormalizedOptions, deadline:
       const lease = new Lease(options.store, claimed, options.leaseMs, askedAt);
       if (!isExpiredAtClaim(claimed)) return { intent: claimed, lease };
       // The key's TTL passed while nobody held it: an unknown outcome, kept and refused.
-      await lease.finish({ state: 'expired', owner: null, leaseMs: 0 }).catch(() => false);
+      await lease.finish({ state: 'expired', owner: null, leaseMs: 0 });
       return answerFromJournal({ ...claimed, state: 'expired' }, call, options)!;
     }
     askedAt = monotonicNow();

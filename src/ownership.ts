@@ -9,8 +9,9 @@
  * ended. No wall clock takes part: a step of it neither ends a lease early nor stretches one.
  *
  * The lease is renewed before it is half gone, checked before every attempt (the first included),
- * and kept alive until the last write — the outcome — has committed: an outcome whose write
- * fails is written again until it lands or someone else holds the intent.
+ * and kept alive until the last write has committed: an outcome whose write fails is written
+ * again until it lands or someone else holds the intent (`settle`); a release is tried once
+ * (`finish`), since a lease that is not released simply runs out.
  *
  * Residual window: an owner that pauses longer than its lease between its last check and the
  * moment its request leaves (a stopped VM, a debugger, a laptop lid) may send once more while the
@@ -75,17 +76,30 @@ export class Lease {
   }
 
   /**
-   * The last write: the outcome, or the release of an intent left pending. Written again until it
-   * commits, the lease renewed meanwhile; resolves false when another owner holds the intent now
-   * (nothing written). Rejects only with `PayloadTooLargeError`: a write that can never land.
+   * The last write: a release, tried once. Resolves false when it did not land (another owner holds
+   * the intent now, or the store failed: then the lease runs out by itself). Renewal stops either way.
    */
   async finish(change: IntentChange): Promise<boolean> {
     try {
+      return await this.#last(change);
+    } catch (error) {
+      if (error instanceof PayloadTooLargeError) throw error;
+      return false;
+    } finally {
+      this.#stop();
+    }
+  }
+
+  /**
+   * The last write of an outcome: written again until it commits, the lease renewed meanwhile, so
+   * nobody resends what has been answered. Resolves false when another owner holds the intent now
+   * (nothing written). Rejects only with `PayloadTooLargeError`: a write that can never land.
+   */
+  async settle(change: IntentChange): Promise<boolean> {
+    try {
       for (let failures = 0; ; failures++) {
         try {
-          const written = await this.#write(change);
-          this.#done = true;
-          return written;
+          return await this.#last(change);
         } catch (error) {
           if (error instanceof PayloadTooLargeError) throw error;
           await sleep(OUTCOME_RETRY_MS[Math.min(failures, OUTCOME_RETRY_MS.length - 1)]!, undefined);
@@ -94,6 +108,12 @@ export class Lease {
     } finally {
       this.#stop();
     }
+  }
+
+  async #last(change: IntentChange): Promise<boolean> {
+    const written = await this.#write(change);
+    this.#done = true;
+    return written;
   }
 
   #stop(): void {

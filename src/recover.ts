@@ -231,14 +231,14 @@ async function finishClaimed(
   // written by hand or by another program may disagree). Released untouched, reported, not sent.
   const target = sendsTo(intent);
   if (!origins.includes(target)) {
-    await lease.finish({ owner: null, leaseMs: transport.retryLaterMs ?? 0 }).catch(() => false);
+    await lease.finish({ owner: null, leaseMs: transport.retryLaterMs ?? 0 });
     return skip(intent, target, origins, options);
   }
   const about = describe(intent, options);
   emit(options.on, 'start', { ...about, recovery: true, ...(intent.traceparent === undefined ? {} : { traceparent: intent.traceparent }) });
   let settlement: Settlement;
   if (!resendExpired && (intent.state === 'expired' || isExpiredAtClaim(intent))) {
-    await lease.finish({ state: 'expired', owner: null, leaseMs: 0 }).catch(() => false);
+    await lease.finish({ state: 'expired', owner: null, leaseMs: 0 });
     settlement = { state: 'expired', error: expiredError(intent, options) };
   } else {
     const total = timeLimit(signal, options.totalTimeout);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, IdempotencyStoreError } from '../src/index.node.js';
+import { createClient, IdempotencyStoreError, type IntentStore, memoryStore } from '../src/index.node.js';
 import { sqliteStore } from '../src/node.js';
 import { type RecordingServer, startRecordingServer } from './support/recording-server.js';
 import { fillDisk, smallDisk, tempDir } from './support/sqlite.js';
@@ -70,5 +70,60 @@ describe('a journal that cannot take a write stops the call before anything is s
     await rm(dir, { recursive: true, force: true });
     await expectRefusedUnsent(api, 'deleted', /was deleted or replaced/);
     await api.close();
+  });
+});
+
+/**
+ * A memory store whose outcome writes (or, with `renewals`, lease renewals) fail `failures` times:
+ * thrown before writing, or (`landed`) after.
+ */
+function flakyOutcomes(failures: number, landed: boolean, renewals = false): IntentStore {
+  const inner = memoryStore();
+  let left = failures;
+  return {
+    get: (scope, id) => inner.get(scope, id),
+    create: (intent) => inner.create(intent),
+    claim: (request) => inner.claim(request),
+    list: (query) => inner.list(query),
+    compact: () => inner.compact(),
+    close: () => inner.close(),
+    async update(scope, id, version, change) {
+      const targeted = renewals ? change.state === undefined && change.leaseMs !== undefined : change.state === 'succeeded';
+      if (!targeted || left === 0) return inner.update(scope, id, version, change);
+      left--;
+      // A connection lost mid-commit: the write may have landed, the answer never came.
+      if (landed) await inner.update(scope, id, version, change);
+      throw new Error('Connection terminated unexpectedly');
+    },
+  };
+}
+
+describe('an outcome whose write fails is written again until it lands', () => {
+  it.each([
+    { case: 'writes that failed before landing', landed: false },
+    { case: 'a write that landed though its answer was lost', landed: true },
+  ])('$case: the intent ends succeeded, the lease held meanwhile, nothing resent', async ({ landed }) => {
+    const store = flakyOutcomes(landed ? 1 : 3, landed);
+    const api = createClient({ prefix: server.url, store });
+    const response = await api.post('v1/payouts', { json: { key: `outcome-${landed}` }, idempotencyKey: `outcome-${landed}` });
+    expect(response.status).toBe(201);
+    await api.flush();
+    expect((await store.list()).map((intent) => [intent.idempotencyKey, intent.state, intent.owner])).toEqual([[`outcome-${landed}`, 'succeeded', null]]);
+    // Nothing pending for a relay to send again; the server saw one request.
+    expect(await api.recover()).toEqual([]);
+    expect(server.requests.filter((request) => request.key === `outcome-${landed}`)).toHaveLength(1);
+    await api.close();
+  });
+
+  it('a lease renewal that landed though its answer was lost still holds the lease: the call settles its own intent', async () => {
+    const store = flakyOutcomes(1, true, true);
+    const slow = await startRecordingServer({ hold: () => 400 });
+    const api = createClient({ prefix: slow.url, store, leaseMs: 150 });
+    const response = await api.post('v1/payouts', { json: { key: 'renewed' }, idempotencyKey: 'renewed' });
+    expect(response.status).toBe(201);
+    await api.flush();
+    expect((await store.list()).map((intent) => [intent.state, intent.owner])).toEqual([['succeeded', null]]);
+    await api.close();
+    await slow.close();
   });
 });

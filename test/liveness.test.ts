@@ -3,29 +3,20 @@
  * says so and waits no longer than its totalTimeout. SQLite on one host: an owner is its process.
  * Real processes SIGKILLed mid-request, a real server on 127.0.0.1, the default 30 s lease.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, IdempotencyConflictError } from '../src/index.node.js';
 import { sqliteStore } from '../src/node.js';
 import { type Run, runFixture } from './support/processes.js';
 import { type RecordingServer, startRecordingServer } from './support/recording-server.js';
+import { freshDbPath } from './support/sqlite.js';
 
 const TSX = ['--import', 'tsx'];
-let workdir: string;
 let server: RecordingServer | undefined;
-beforeAll(async () => {
-  workdir = await mkdtemp(join(tmpdir(), 'durable-fetch-liveness-'));
-});
 afterEach(async () => {
   await server?.close();
   server = undefined;
 });
-afterAll(() => rm(workdir, { recursive: true, force: true }));
 
-let journals = 0;
-const freshJournal = () => join(workdir, `journal-${++journals}`, 'intents.db');
 const now = () => performance.timeOrigin + performance.now();
 /** The server holds the killed script's payout open for a second, answering 409 in flight meanwhile: retries outlast it. */
 const PATIENT = { limit: 20, delay: () => 200 };
@@ -41,7 +32,7 @@ async function killedMidRequest(path: string, key: string): Promise<number> {
 
 describe('a payout script killed mid-request and run again at once, with the default lease', () => {
   it('recover() resends its payout on the first call, applied once, never two requests open at once', async () => {
-    const path = freshJournal();
+    const path = await freshDbPath();
     // The server applies the first request and answers it after a while; the script dies before.
     server = await startRecordingServer({ dedupe: true, hold: (request) => (request === server?.requests[0] ? 1_000 : 0) });
     const killedAt = await killedMidRequest(path, 'payout-1');
@@ -61,7 +52,7 @@ describe('a payout script killed mid-request and run again at once, with the def
   }, 20_000);
 
   it('a call with the same key proceeds at once and gets the payout, applied once', async () => {
-    const path = freshJournal();
+    const path = await freshDbPath();
     server = await startRecordingServer({ dedupe: true, hold: (request) => (request === server?.requests[0] ? 1_000 : 0) });
     const killedAt = await killedMidRequest(path, 'payout-2');
 
@@ -81,7 +72,7 @@ describe('a payout script killed mid-request and run again at once, with the def
 
 describe('a live owner is never taken over', () => {
   it('a same-key call on another client waits, says for whom and until when, and gives up at its totalTimeout having sent nothing', async () => {
-    const path = freshJournal();
+    const path = await freshDbPath();
     server = await startRecordingServer({ hold: () => 60_000 });
     const owner = createClient({ prefix: server.url, store: sqliteStore(path), headers: { 'x-sender': 'owner' } });
     const first = owner.post('v1/payouts', { json: { key: 'payout-3' }, idempotencyKey: 'payout-3' });

@@ -128,10 +128,10 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
   const answer = answers[0]!;
   await step('classify', 'classifyAnswer (2xx: replay headers only)', () => classifyAnswer(answer, options));
   // One lease at a time, as at concurrency 1: created, then finished with the outcome.
-  await step('own + settle', 'new Lease (renewal setInterval) + toStoredResponse + lease.finish (memoryStore.update, a copy in)', (i) => {
+  await step('own + settle', 'new Lease (renewal setInterval) + toStoredResponse + lease.settle (memoryStore.update, a copy in)', (i) => {
     const call = calls[i]!;
     const lease = new Lease(store, { scope: call.scope, id: call.id, version: 1, owner: 'bench-owner' }, options.leaseMs, performance.now());
-    return lease.finish({ state: 'succeeded', attempts: 1, owner: null, leaseMs: 0, response: toStoredResponse(answers[i] ?? answer) });
+    return lease.settle({ state: 'succeeded', attempts: 1, owner: null, leaseMs: 0, response: toStoredResponse(answers[i] ?? answer) });
   });
   await step('respond', "the call's promise and its .json() shortcut (decodes the bytes in hand, JSON.parse; no Response made)", () =>
     callPromise(Promise.resolve({ answer, idempotencyKey: 'k', attempts: 1 })).json(),
