@@ -6,7 +6,6 @@ import { parseCommand } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { list } from './list.js';
 import { USAGE } from './usage.js';
-import { postgresDdl } from '../stores/postgres/schema.js';
 
 export async function main(argv: string[], out: (text: string) => void, err: (text: string) => void): Promise<number> {
   try {
@@ -15,7 +14,8 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
       out(USAGE);
       return 0;
     }
-    if (command.name === 'migrate') out(postgresDdl(command.table, command.schema));
+    // Loaded only here: the schema's module graph reaches `pg`, an optional peer most users lack.
+    if (command.name === 'migrate') out((await import('../stores/postgres/schema.js')).postgresDdl(command.table, command.schema));
     else await list(command, out);
     return 0;
   } catch (error) {
