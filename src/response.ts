@@ -11,12 +11,14 @@ export type DurableResponse = Response & {
   readonly attempts: number;
 };
 
-/** The call's promise, with ky's body shortcuts. */
+/** The call's promise, with ky 2's body shortcuts; each reads the answer, leaving the response's body unread. */
 export type DurableResponsePromise = Promise<DurableResponse> & {
   json<T = unknown>(): Promise<T>;
   text(): Promise<string>;
   arrayBuffer(): Promise<ArrayBuffer>;
   blob(): Promise<Blob>;
+  bytes(): Promise<Uint8Array>;
+  formData(): Promise<FormData>;
 };
 
 /** A server answer read to the end, so it can be journaled, classified and handed out again. */
@@ -151,11 +153,20 @@ class CallPromise extends Promise<DurableResponse> implements DurableResponsePro
     return super.then(onfulfilled, onrejected);
   }
 
-  async text(): Promise<string> {
-    // The shortcut's caller handles a failure: the promise's own rejection is not left unhandled.
+  /**
+   * The answer a shortcut reads: the bytes in hand, leaving the response's body unread — refused,
+   * as the Response itself would refuse, once the caller has read that body. The shortcut's caller
+   * handles a failure: the promise's own rejection is not left unhandled.
+   */
+  async #read(): Promise<Answer> {
     Promise.prototype.then.call(this, undefined, () => {});
     const { answer } = await this.#result;
-    return this.#response?.bodyUsed ? this.#response.text() : answerText(answer);
+    if (this.#response?.bodyUsed) await this.#response.arrayBuffer();
+    return answer;
+  }
+
+  async text(): Promise<string> {
+    return answerText(await this.#read());
   }
 
   async json<T = unknown>(): Promise<T> {
@@ -163,12 +174,24 @@ class CallPromise extends Promise<DurableResponse> implements DurableResponsePro
     return (body === '' ? '' : JSON.parse(body)) as T;
   }
 
+  /** A copy of the answer's bytes: what the caller does with it changes nothing another reader sees. */
+  async bytes(): Promise<Uint8Array> {
+    return new Uint8Array((await this.#read()).bytes);
+  }
+
   async arrayBuffer(): Promise<ArrayBuffer> {
-    return (await this).arrayBuffer();
+    return (await this.bytes()).buffer as ArrayBuffer;
   }
 
   async blob(): Promise<Blob> {
-    return (await this).blob();
+    const answer = await this.#read();
+    return new Blob([new Uint8Array(answer.bytes)], { type: answer.headers.get('content-type') ?? '' });
+  }
+
+  /** The answer's body read as `multipart/form-data` or `application/x-www-form-urlencoded`, by its content type. */
+  async formData(): Promise<FormData> {
+    const answer = await this.#read();
+    return new Response(new Uint8Array(answer.bytes), { headers: { 'content-type': answer.headers.get('content-type') ?? '' } }).formData();
   }
 }
 

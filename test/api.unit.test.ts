@@ -98,6 +98,24 @@ describe('a keyed write', () => {
     await expect(read.text()).rejects.toThrow(TypeError);
   });
 
+  it('has every shortcut ky 2 has — json, text, arrayBuffer, blob, bytes, formData — each reading the answer and leaving the response readable', async () => {
+    const form = new URLSearchParams({ id: 'po_5', note: 'été' }).toString();
+    server.use(answering('/v1/payouts', () => HttpResponse.text(form, { status: 201, headers: { 'content-type': 'application/x-www-form-urlencoded' } })).handler);
+    const call = api().post('v1/payouts', { json: {} });
+    const expected = new TextEncoder().encode(form);
+    await expect(call.bytes()).resolves.toEqual(expected);
+    const bytes = await call.bytes();
+    bytes[0] = 0;
+    await expect(call.bytes()).resolves.toEqual(expected);
+    expect(new Uint8Array(await call.arrayBuffer())).toEqual(expected);
+    const blob = await call.blob();
+    expect([blob.type, await blob.text()]).toEqual(['application/x-www-form-urlencoded', form]);
+    expect(Object.fromEntries(await call.formData())).toEqual({ id: 'po_5', note: 'été' });
+    await expect(call.text()).resolves.toBe(form);
+    await expect((await call).text()).resolves.toBe(form);
+    await expect(call.bytes()).rejects.toThrow(TypeError);
+  });
+
   it('its promise is a Promise that resolves to one Response, however often it is awaited, before or after a shortcut', async () => {
     server.use(answering('/v1/payouts', () => HttpResponse.json({ id: 'po_4' }, { status: 201 })).handler);
     const call = api().post('v1/payouts', { json: {} });
