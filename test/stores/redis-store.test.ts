@@ -2,8 +2,9 @@ import { createClient } from 'redis';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { redisStore } from '../../src/redis.js';
 import type { RedisStore } from '../../src/stores/redis.js';
+import { intentFields } from '../../src/stores/redis/records.js';
 import type { Intent, IntentStore } from '../../src/stores/store.js';
-import { describeIntentStore, everyByteValue, makeIntent, timeless } from '../../src/testing.js';
+import { claimRequest, describeIntentStore, everyByteValue, makeIntent, timeless } from '../../src/testing.js';
 import { sameBytes } from '../../src/testing/bytes.js';
 import { startClaimantProcess } from '../support/processes.js';
 import { freshKeyPrefix, startRedisServer, useRedisServer } from '../support/redis.js';
@@ -193,3 +194,42 @@ async function waitForSubscriber(keyPrefix: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+const HOUR = 60 * 60 * 1000;
+
+describe('redisStore layout', () => {
+  it('migrates a journal of the first layout: claims and lists take its intents oldest first, ties by id as before', async () => {
+    const keyPrefix = freshKeyPrefix();
+    const raw = await rawClient();
+    const at = 1_700_000_000_000;
+    const [older, tieB, tieA] = [
+      makeIntent({ id: 'older', createdAt: at - 1, updatedAt: at - 1, expiresAt: at + HOUR }),
+      makeIntent({ id: 'tie-b', createdAt: at, updatedAt: at, expiresAt: at + HOUR }),
+      makeIntent({ id: 'tie-a', createdAt: at, updatedAt: at, expiresAt: at + HOUR }),
+    ];
+    for (const intent of [tieB!, older!, tieA!]) {
+      const key = `${keyPrefix}intent:${Buffer.byteLength(intent.scope)}:${intent.scope}:${intent.id}`;
+      await raw.sendCommand(['HSET', key, ...intentFields(intent), 'version', '1']);
+      for (const index of ['created', 'unsettled']) await raw.zAdd(`${keyPrefix}${index}:${intent.scope}`, { score: intent.createdAt, value: intent.id });
+      await raw.sAdd(`${keyPrefix}scopes`, intent.scope);
+    }
+    const store = redisStore({ url: server().url, keyPrefix });
+    onTestFinished(() => store.close());
+    const expected = [older!.id, tieA!.id, tieB!.id];
+    // Listing reads either layout and writes nothing (the CLI's reader relies on it); claiming migrates.
+    expect((await store.list()).map((summary) => summary.id)).toEqual(expected);
+    await expect(raw.get(`${keyPrefix}layout`)).resolves.toBeNull();
+    expect((await store.claim(claimRequest())).map((intent) => intent.id)).toEqual(expected);
+    await expect(raw.get(`${keyPrefix}layout`)).resolves.toBe('2');
+    expect((await store.list()).map((summary) => summary.id)).toEqual(expected);
+  });
+
+  it('refuses to write to a journal a newer version laid out', async () => {
+    const keyPrefix = freshKeyPrefix();
+    await (await rawClient()).set(`${keyPrefix}layout`, '3');
+    const store = redisStore({ url: server().url, keyPrefix });
+    onTestFinished(() => store.close());
+    await expect(store.create(makeIntent())).rejects.toThrow(/layout 3, written by a newer durable-fetch; this version reads up to 2/);
+    await expect(store.claim(claimRequest())).rejects.toThrow(/newer durable-fetch/);
+  });
+});

@@ -15,16 +15,25 @@ import { whenReady } from './connection.js';
 import { DurabilityRefusal, checkDurability } from './durability.js';
 import type { NormalizedRedisOptions, RedisClient } from './options.js';
 import { intentFields, changeFields, intentFromHash, summaryFromRow } from './records.js';
-import { CLAIM, COMPACT, CREATE, GET, LIST, UPDATE, type Script, indexFor, runScript } from './scripts.js';
+import { CLAIM, COMPACT, CREATE, GET, LAYOUT, LIST, MIGRATE, UPDATE, type Script, indexFor, runScript } from './scripts.js';
 import { subscribe } from './watch.js';
 
 /** How many settled intents one compaction script deletes at most: Redis serves nobody else meanwhile. */
 const COMPACT_BATCH = 500;
 
+/** A journal laid out by a newer version: final until the store is reopened. */
+class LayoutRefusal extends Error {}
+
+/** For #run: a script that only reads, which needs no layout check. */
+const READS = true;
+
 /**
  * An `IntentStore` in Redis: each method is one Lua script (scripts.ts), so each is atomic
  * however many processes share the Redis. Records come back as fresh copies decoded from the
  * reply, so callers never share one.
+ *
+ * Leases are on the server's clock: every script reads `TIME` as it runs, so a lease is counted
+ * from when its write landed, however long the call waited for a connection.
  */
 export class RedisStore implements IntentStore {
   /** The prefix of every key this store uses. */
@@ -37,6 +46,8 @@ export class RedisStore implements IntentStore {
   #connecting: Promise<void> | undefined;
   /** The durability check, once it has passed or refused (a lost connection lets the next call try again). */
   #durable: Promise<void> | undefined;
+  /** The layout check (and migration), once done. */
+  #laidOut: Promise<void> | undefined;
   readonly #watchers = new Set<() => Promise<void>>();
   #closed: Promise<void> | undefined;
 
@@ -54,7 +65,7 @@ export class RedisStore implements IntentStore {
   }
 
   async get(scope: string, id: string): Promise<Intent | undefined> {
-    return intentFromHash((await this.#run(GET, [scope, id])) as Buffer[]);
+    return intentFromHash((await this.#run(GET, [scope, id], READS)) as Buffer[]);
   }
 
   async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
@@ -72,13 +83,14 @@ export class RedisStore implements IntentStore {
     return written === null ? undefined : Number(written);
   }
 
+  /** Takes intents whose lease has ended on the server's clock. Only pending and expired intents are ever claimed. */
   async claim(request: ClaimRequest): Promise<Intent[]> {
     const states = request.states.filter(isKnownState);
     if (states.length === 0 || request.limit <= 0) return [];
     const { scope, owner, leaseMs, limit, origins, id = '', unchangedBefore } = request;
     const before = unchangedBefore === undefined ? '' : String(unchangedBefore);
-    const args = [scope, owner, String(leaseMs), String(limit), indexFor(states), id, before, String(origins.length), ...origins, ...states];
-    const claimed = (await this.#run(CLAIM, args)) as Buffer[][];
+    const args = [scope, owner, String(leaseMs), String(limit), id, before, String(origins.length), ...origins, ...states];
+    const [claimed] = (await this.#run(CLAIM, args)) as [Buffer[][]];
     return claimed.map((reply) => intentFromHash(reply)!);
   }
 
@@ -86,7 +98,7 @@ export class RedisStore implements IntentStore {
     const states = query.states?.filter(isKnownState);
     if (states?.length === 0) return [];
     const scope = query.scope === undefined ? ['0', ''] : ['1', query.scope];
-    const rows = (await this.#run(LIST, [...scope, indexFor(states), ...(states ?? [])])) as (Buffer | null)[][];
+    const rows = (await this.#run(LIST, [...scope, indexFor(states), ...(states ?? [])], READS)) as (Buffer | null)[][];
     return rows.map(summaryFromRow).filter((summary) => isKnownState(summary.state));
   }
 
@@ -126,11 +138,35 @@ export class RedisStore implements IntentStore {
     return this.#closed;
   }
 
-  async #run(script: Script, args: readonly (string | Buffer)[]): Promise<unknown> {
+  async #run(script: Script, args: readonly (string | Buffer)[], reads = false): Promise<unknown> {
+    await this.#ready(reads);
+    return runScript(this.#client, script, [this.keyPrefix, ...args]);
+  }
+
+  /**
+   * Connected, the durability checked (unless waived), and — before anything that writes or
+   * claims — the journal in this version's layout. GET and LIST read either layout, so a reader
+   * (`durable-fetch list --redis`) writes nothing.
+   */
+  async #ready(reads = false): Promise<void> {
     if (this.#closed) throw new Error('The redis store is closed.');
     if (!this.#client.isReady) await (this.#connecting ??= whenReady(this.#client).finally(() => (this.#connecting = undefined)));
     if (this.#durability === 'strict') await this.#checkDurability();
-    return runScript(this.#client, script, [this.keyPrefix, ...args]);
+    if (reads) return;
+    await (this.#laidOut ??= this.#checkLayout().catch((error: unknown) => {
+      if (!(error instanceof LayoutRefusal)) this.#laidOut = undefined;
+      throw error;
+    }));
+  }
+
+  /** Migrates a journal of the first layout; refuses one a newer version laid out (final, like a durability refusal). */
+  async #checkLayout(): Promise<void> {
+    const found = Number(await runScript(this.#client, MIGRATE, [this.keyPrefix]));
+    if (found > LAYOUT) {
+      throw new LayoutRefusal(
+        `The Redis journal under "${this.keyPrefix}" has layout ${found}, written by a newer durable-fetch; this version reads up to ${LAYOUT}. Upgrade durable-fetch to use it.`,
+      );
+    }
   }
 
   #checkDurability(): Promise<void> {
