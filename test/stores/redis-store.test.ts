@@ -197,6 +197,34 @@ async function waitForSubscriber(keyPrefix: string): Promise<void> {
 
 const HOUR = 60 * 60 * 1000;
 
+describe('redisStore across a restart of Redis', () => {
+  it("takes over no lease written before the restart until the server has been up the claimant's lease", async () => {
+    const own = await startRedisServer();
+    onTestFinished(() => own.stop());
+    const store = redisStore({ url: own.url, keyPrefix: freshKeyPrefix() });
+    onTestFinished(() => store.close());
+    // A lease of 200 ms, over long before Redis is back.
+    const intent = makeIntent({ owner: 'owner-before-the-restart', createdAt: 1_000, leaseUntil: 1_200 });
+    await store.create(intent);
+    await own.crash();
+    await own.restart();
+    const restarted = performance.now();
+    const leaseMs = 2_000;
+    await expect
+      .poll(async () => (await store.claim(claimRequest({ leaseMs })).catch(() => [])).map((taken) => taken.id), { interval: 50, timeout: 15_000 })
+      .toEqual([intent.id]);
+    const waited = performance.now() - restarted;
+    // Counted from the server's start, a little before it said it was ready.
+    expect(waited).toBeGreaterThanOrEqual(leaseMs - 250);
+    // uptime_in_seconds counts whole seconds: the guard may last up to two seconds more.
+    expect(waited).toBeLessThan(leaseMs + 3_000);
+    // A lease written since the restart is taken as soon as it ends.
+    const after = makeIntent({ owner: 'owner-after-the-restart', createdAt: 1_000, leaseUntil: 1_000 });
+    await store.create(after);
+    expect((await store.claim(claimRequest({ leaseMs }))).map((taken) => taken.id)).toEqual([after.id]);
+  });
+});
+
 describe('redisStore layout', () => {
   it('migrates a journal of the first layout: claims and lists take its intents oldest first, ties by id as before', async () => {
     const keyPrefix = freshKeyPrefix();

@@ -17,7 +17,7 @@ export interface RedisStoreOptions {
   /**
    * A Redis URL (`redis://user:password@host:6379/0`): the store opens its own client, with the
    * offline queue disabled so a call fails at once (`IdempotencyStoreError`) while Redis is
-   * unreachable, and closes it on `close()`.
+   * unreachable, reconnecting within half a second once it is back, and closes it on `close()`.
    */
   url?: string;
   /**
@@ -58,6 +58,15 @@ export interface NormalizedRedisOptions {
   maxBodyBytes: number;
 }
 
+/**
+ * How soon the store's own client tries again after losing Redis: 50, 100, 200, 400, then every
+ * 500 ms, plus up to 100 ms so a fleet does not come back in step. node-redis's default backs off
+ * to 2 s; an owner must be back in time to renew its leases after a restart of Redis (scripts.ts).
+ */
+function reconnectStrategy(retries: number): number {
+  return Math.min(50 * 2 ** retries, 500) + Math.floor(Math.random() * 100);
+}
+
 /** Checks and fills in the options once, at creation; nothing downstream reads raw options. */
 export function normalizeRedisOptions(options: RedisStoreOptions): NormalizedRedisOptions {
   const { client, url, keyPrefix = 'durable-fetch:', durability = 'strict', maxBodyBytes = 256 * 1024 * 1024 } = options;
@@ -68,7 +77,7 @@ export function normalizeRedisOptions(options: RedisStoreOptions): NormalizedRed
   if (typeof keyPrefix !== 'string') throw new TypeError('keyPrefix must be a string.');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new TypeError(`maxBodyBytes must be a whole number of bytes, got ${maxBodyBytes}.`);
   return {
-    client: client ?? (createClient({ url, disableOfflineQueue: true }) as RedisClient),
+    client: client ?? (createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } }) as RedisClient),
     ownsClient: client === undefined,
     keyPrefix,
     durability,

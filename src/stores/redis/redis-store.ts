@@ -33,7 +33,9 @@ const READS = true;
  * reply, so callers never share one.
  *
  * Leases are on the server's clock: every script reads `TIME` as it runs, so a lease is counted
- * from when its write landed, however long the call waited for a connection.
+ * from when its write landed, however long the call waited for a connection. After a restart
+ * of Redis, no lease written before it is taken over until the server has been up the claimant's
+ * `leaseMs` (scripts.ts, CLAIM).
  */
 export class RedisStore implements IntentStore {
   /** The prefix of every key this store uses. */

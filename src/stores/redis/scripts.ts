@@ -69,6 +69,10 @@ local function now_ms()
 end
 -- Whole numbers as Redis should store them: Lua 5.1 writes numbers with 14 significant digits.
 local function whole(n) return string.format('%.0f', n) end
+-- The server's uptime in whole seconds.
+local function uptime_s()
+  return tonumber(string.match(redis.call('INFO', 'server'), 'uptime_in_seconds:(%d+)'))
+end
 
 -- Files the intent under its state and holder, and announces one that is free to be sent.
 local function reindex(key, scope, id, now, quiet)
@@ -153,6 +157,11 @@ return version
  *
  * Takes the oldest matching intents (order) that nobody holds: their lease has ended on the
  * server's clock. Resolves { each taken intent's fields and values }.
+ *
+ * Restart guard: an owned intent last written before the server started (so before a restart)
+ * keeps its lease until the server has been up the claimant's lease: its owner, who could not
+ * renew while the server was away, gets that long to reconnect and renew. uptime_in_seconds may
+ * run up to a second ahead of the true uptime, so the start is placed a second later than it says.
  */
 export const CLAIM = script(`
 local scope, owner, leaseMs, limit = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -163,10 +172,16 @@ for i = 9, states_from - 1 do origins[ARGV[i]] = true end
 for i = states_from, #ARGV do states[ARGV[i]] = true end
 
 local now = now_ms()
+local started = now - math.max(uptime_s() - 1, 0) * 1000
+
+-- Whether nobody holds it: its lease has ended, and is not guarded after a restart.
+local function free(holder, lease, updated)
+  return tonumber(lease) <= now and (not holder or tonumber(updated) >= started or now >= started + leaseMs)
+end
 
 local function eligible(key)
-  local state, origin, lease, updated = unpack(redis.call('HMGET', key, 'state', 'origin', 'leaseUntil', 'updatedAt'))
-  return states[state] and origins[origin] and (not before or tonumber(updated) < before) and tonumber(lease) <= now
+  local state, origin, lease, updated, holder = unpack(redis.call('HMGET', key, 'state', 'origin', 'leaseUntil', 'updatedAt', 'owner'))
+  return states[state] and origins[origin] and (not before or tonumber(updated) < before) and free(holder, lease, updated)
 end
 
 local taken = {}
