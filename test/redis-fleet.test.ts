@@ -67,6 +67,8 @@ async function untilRequests(count: number): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The recording server's clock. */
+const now = () => performance.timeOrigin + performance.now();
 
 describe('enqueue on one client, relay() on replicas sharing a Redis store', () => {
   it('sends each of 40 enqueued payouts exactly once across two relaying processes', async () => {
@@ -91,6 +93,37 @@ describe('enqueue on one client, relay() on replicas sharing a Redis store', () 
     expect(performance.now() - started).toBeLessThan(10_000);
     await stopRelays(relays);
     expect(api.requests.map((request) => request.key)).toEqual([idempotencyKey]);
+  }, 60_000);
+});
+
+describe('a replica killed mid-send', () => {
+  it("has its intent resent by another replica within 2 s of its death, with the default pollMs, and applied once", async ({ annotate }) => {
+    // An API that deduplicates: the dead replica's request ran, and the resend gets its answer. The
+    // first request is held open (its answer comes 2.5 s later) so that the replica dies mid-send.
+    let requests = 0;
+    const { nextArrival } = await recordingApi({ dedupe: true, hold: () => (requests++ === 0 ? 2_500 : 0) });
+    const keyPrefix = freshKeyPrefix();
+    const relays = await startRelays(2, keyPrefix, 1_000);
+    const app = enqueuer(keyPrefix);
+    const sent = nextArrival();
+    const { idempotencyKey } = await app.enqueue('POST', 'payouts', { json: { payout: 1 } });
+    const first = await sent;
+    const sender = relays.find((relay) => String(relay.child.pid) === first.sender)!;
+    const resent = nextArrival();
+    const killedAt = now();
+    sender.child.kill('SIGKILL');
+    const second = await resent;
+    const latency = second.arrivedAt - killedAt;
+    await annotate(`resent ${Math.round(latency)} ms after the SIGKILL`);
+    expect(second.sender).not.toBe(first.sender);
+    expect(latency).toBeLessThan(2_000);
+
+    await expect.poll(() => app.pending(), { timeout: 20_000 }).toEqual([]);
+    await api.idle();
+    await stopRelays(relays.filter((relay) => relay !== sender));
+    expect(api.applied(idempotencyKey)).toBe(1);
+    // The dead replica's request ended with its process: never two open for the key.
+    expect(api.overlapping()).toEqual([]);
   }, 60_000);
 });
 

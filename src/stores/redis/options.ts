@@ -46,6 +46,17 @@ export interface RedisStoreOptions {
    * @default 256 MiB
    */
   maxBodyBytes?: number;
+  /**
+   * How long, in ms, an enlisted owner's connection must stay away before claimants count the
+   * owner dead and take its intents without waiting for its lease. Each store enlists its owners
+   * on a connection of its own (its presence, named with `CLIENT SETNAME`); a live one that loses
+   * its connection is back within a few hundred ms and registers again, which ends the absence.
+   * Longer tolerates slower reconnections; shorter takes a dead replica's intents over sooner: a
+   * relay notices the death at its next claim (`pollMs`) and takes over one grace later.
+   * A whole number from 100 to 60 000.
+   * @default 500
+   */
+  presenceGraceMs?: number;
 }
 
 /** The options with every default filled in, as the store reads them. */
@@ -56,6 +67,7 @@ export interface NormalizedRedisOptions {
   keyPrefix: string;
   durability: 'strict' | 'best-effort';
   maxBodyBytes: number;
+  presenceGraceMs: number;
 }
 
 /**
@@ -69,18 +81,22 @@ function reconnectStrategy(retries: number): number {
 
 /** Checks and fills in the options once, at creation; nothing downstream reads raw options. */
 export function normalizeRedisOptions(options: RedisStoreOptions): NormalizedRedisOptions {
-  const { client, url, keyPrefix = 'durable-fetch:', durability = 'strict', maxBodyBytes = 256 * 1024 * 1024 } = options;
+  const { client, url, keyPrefix = 'durable-fetch:', durability = 'strict', maxBodyBytes = 256 * 1024 * 1024, presenceGraceMs = 500 } = options;
   if ((client === undefined) === (url === undefined)) throw new TypeError('redisStore needs exactly one of `client` and `url`.');
   if (durability !== 'strict' && durability !== 'best-effort') {
     throw new TypeError(`durability must be 'strict' or 'best-effort', got ${String(durability)}.`);
   }
   if (typeof keyPrefix !== 'string') throw new TypeError('keyPrefix must be a string.');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new TypeError(`maxBodyBytes must be a whole number of bytes, got ${maxBodyBytes}.`);
+  if (!Number.isSafeInteger(presenceGraceMs) || presenceGraceMs < 100 || presenceGraceMs > 60_000) {
+    throw new TypeError(`presenceGraceMs must be a whole number of ms from 100 to 60000, got ${String(presenceGraceMs)}.`);
+  }
   return {
     client: client ?? (createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } }) as RedisClient),
     ownsClient: client === undefined,
     keyPrefix,
     durability,
     maxBodyBytes,
+    presenceGraceMs,
   };
 }

@@ -22,6 +22,10 @@ import { SUMMARY_FIELDS } from './records.js';
  *   <prefix>scopes              set: the scopes that hold intents
  *   <prefix>order               string: `<ms>:<n>`, the last creation's instant and its rank within that ms
  *   <prefix>layout              string: the version of this layout the indexes follow
+ *   <prefix>presences           hash: presence id -> `<run id> <epoch>` of its last registration
+ *   <prefix>owners:<presence>   set: the enlisted owners a presence speaks for
+ *   <prefix>absences            hash: presence id -> `<run id> <epoch> <since>`: seen absent since
+ *   <prefix>registrations       counter: the epochs of registrations
  *   <prefix>claimable           pub/sub channel: an intent nobody holds became pending (or expired)
  * Keys are computed inside the scripts, so the store needs one Redis server (replicas are fine),
  * not a Redis Cluster.
@@ -55,6 +59,9 @@ local SETTLED_KEY = prefix .. 'settled'
 local SCOPES_KEY = prefix .. 'scopes'
 local ORDER_KEY = prefix .. 'order'
 local LAYOUT_KEY = prefix .. 'layout'
+local PRESENCES = prefix .. 'presences'
+local ABSENCES = prefix .. 'absences'
+local REGISTRATIONS = prefix .. 'registrations'
 local CHANNEL = prefix .. 'claimable'
 local function intent_key(scope, id) return prefix .. 'intent:' .. #scope .. ':' .. scope .. ':' .. id end
 local function created_key(scope) return prefix .. 'created:' .. scope end
@@ -62,6 +69,7 @@ local function unsettled_key(scope) return prefix .. 'unsettled:' .. scope end
 local function ready_key(scope) return prefix .. 'ready:' .. scope end
 local function owned_key(scope) return prefix .. 'owned:' .. scope end
 local function parked_key(scope) return prefix .. 'parked:' .. scope end
+local function owners_key(presence) return prefix .. 'owners:' .. presence end
 -- The server's clock in epoch ms, read as the script runs: every instant a record holds is on it.
 local function now_ms()
   local t = redis.call('TIME')
@@ -69,9 +77,10 @@ local function now_ms()
 end
 -- Whole numbers as Redis should store them: Lua 5.1 writes numbers with 14 significant digits.
 local function whole(n) return string.format('%.0f', n) end
--- The server's uptime in whole seconds.
-local function uptime_s()
-  return tonumber(string.match(redis.call('INFO', 'server'), 'uptime_in_seconds:(%d+)'))
+-- This run of the server (a restart gives a new one), and its uptime in whole seconds.
+local function server_run()
+  local info = redis.call('INFO', 'server')
+  return string.match(info, 'run_id:(%w+)'), tonumber(string.match(info, 'uptime_in_seconds:(%d+)'))
 end
 
 -- Files the intent under its state and holder, and announces one that is free to be sent.
@@ -153,10 +162,19 @@ return version
 
 /**
  * ARGV: prefix, scope, owner, lease ms, limit, id ('' for any), unchanged before ('' for any),
- * number of origins, origin, …, state, ….
+ * grace ms, the snapshot's instant ('' for none), number of presences, then per presence its id,
+ * its registration in the snapshot and '1' if its connection was listed ('0' if not), number of
+ * origins, origin, …, state, ….
  *
  * Takes the oldest matching intents (order) that nobody holds: their lease has ended on the
- * server's clock. Resolves { each taken intent's fields and values }.
+ * server's clock, or their owner is gone. Resolves { each taken intent's fields and values, ms
+ * until an absent presence may be judged gone (-1: none is pending) }.
+ *
+ * An owner is gone when it was released (no longer registered), or when its presence — the
+ * connection its store keeps open — has been absent from two snapshots of the server's client
+ * list a grace apart, with no registration in between (every reconnection registers again), and
+ * was registered in this run of the server: an absence that began before a restart is never
+ * counted, and such an owner is left to its lease.
  *
  * Restart guard: an owned intent last written before the server started (so before a restart)
  * keeps its lease until the server has been up the claimant's lease: its owner, who could not
@@ -165,18 +183,71 @@ return version
  */
 export const CLAIM = script(`
 local scope, owner, leaseMs, limit = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local only, before = ARGV[6], tonumber(ARGV[7])
+local only, before, grace, seen_at = ARGV[6], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local listed, absent = {}, {}
+local at = 10
+local presences = tonumber(ARGV[at])
+for i = 0, presences - 1 do
+  local presence, registration, here = ARGV[at + 1 + 3 * i], ARGV[at + 2 + 3 * i], ARGV[at + 3 + 3 * i]
+  if here == '1' then listed[presence] = true else absent[presence] = registration end
+end
+at = at + 1 + 3 * presences
 local origins, states = {}, {}
-local states_from = 9 + tonumber(ARGV[8])
-for i = 9, states_from - 1 do origins[ARGV[i]] = true end
+local states_from = at + 1 + tonumber(ARGV[at])
+for i = at + 1, states_from - 1 do origins[ARGV[i]] = true end
 for i = states_from, #ARGV do states[ARGV[i]] = true end
 
 local now = now_ms()
-local started = now - math.max(uptime_s() - 1, 0) * 1000
+local run, uptime = server_run()
+local started = now - math.max(uptime - 1, 0) * 1000
+local wake
 
--- Whether nobody holds it: its lease has ended, and is not guarded after a restart.
+-- A presence listed in the snapshot ends any absence seen before it.
+for presence in pairs(listed) do
+  local record = redis.call('HGET', ABSENCES, presence)
+  if record and tonumber(string.match(record, '(%d+)$')) < seen_at then redis.call('HDEL', ABSENCES, presence) end
+end
+
+local function presence_gone(presence, registration)
+  -- Listed, registered after the snapshot, or registered again since: not absent.
+  if absent[presence] ~= registration then return false end
+  -- Absent since before the server's restart: not judged.
+  if string.match(registration, '^(%S+)') ~= run then return false end
+  local record = redis.call('HGET', ABSENCES, presence)
+  local since = record and string.sub(record, 1, #registration + 1) == registration .. ' ' and tonumber(string.sub(record, #registration + 2))
+  if not since then
+    since = seen_at
+    redis.call('HSET', ABSENCES, presence, registration .. ' ' .. ARGV[9])
+  end
+  if seen_at - since >= grace then
+    -- Gone: forgotten, so later claims need no snapshot to know. A presence that comes back registers again.
+    redis.call('HDEL', PRESENCES, presence)
+    redis.call('DEL', owners_key(presence))
+    redis.call('HDEL', ABSENCES, presence)
+    return true
+  end
+  wake = math.min(wake or math.huge, since + grace)
+  return false
+end
+
+local verdicts = {}
+local function owner_gone(holder)
+  local verdict = verdicts[holder]
+  if verdict ~= nil then return verdict end
+  verdict = false
+  local presence, name = string.match(holder, '^durable%-fetch/([%w%-]+)/([%w%-]+)$')
+  if presence then
+    local registration = redis.call('HGET', PRESENCES, presence)
+    verdict = not registration or redis.call('SISMEMBER', owners_key(presence), name) == 0 or presence_gone(presence, registration)
+  end
+  verdicts[holder] = verdict
+  return verdict
+end
+
+-- Whether nobody holds it: its lease has ended (and is not guarded after a restart), or its owner is gone.
 local function free(holder, lease, updated)
-  return tonumber(lease) <= now and (not holder or tonumber(updated) >= started or now >= started + leaseMs)
+  if tonumber(lease) <= now and (not holder or tonumber(updated) >= started or now >= started + leaseMs) then return true end
+  return holder and owner_gone(holder)
 end
 
 local function eligible(key)
@@ -194,7 +265,7 @@ local function take(id)
 end
 
 local function answer()
-  return { taken }
+  return { taken, wake and math.max(wake - now, 0) or -1 }
 end
 
 if only ~= '' then
@@ -210,9 +281,9 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', parked, '-inf', now)) do
   if order then redis.call('ZADD', ready, order, id) end
 end
 
--- Owned intents whose lease is over, oldest first.
+-- Owned intents that are free (lease over, owner gone), oldest first: few, as only intents in flight are owned.
 local freed = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', owned_key(scope), '-inf', now)) do
+for _, id in ipairs(redis.call('ZRANGE', owned_key(scope), 0, -1)) do
   local key = intent_key(scope, id)
   if eligible(key) then freed[#freed + 1] = { tonumber(redis.call('HGET', key, 'order')), id } end
 end
@@ -313,6 +384,30 @@ for _, scope in ipairs(redis.call('SMEMBERS', SCOPES_KEY)) do
 end
 redis.call('SET', LAYOUT_KEY, ${LAYOUT})
 return found
+`);
+
+/**
+ * ARGV: prefix, presence id, owner name, …. Run on the presence's own connection each time it
+ * connects, and when its owners change: the presence is registered in this run of the server
+ * with a new epoch (so absences seen before count no more), speaking for exactly these owners.
+ */
+export const REGISTER = script(`
+local presence = ARGV[2]
+local run = server_run()
+redis.call('HSET', PRESENCES, presence, run .. ' ' .. redis.call('INCR', REGISTRATIONS))
+redis.call('DEL', owners_key(presence))
+if #ARGV > 2 then redis.call('SADD', owners_key(presence), unpack(ARGV, 3)) end
+redis.call('HDEL', ABSENCES, presence)
+return 1
+`);
+
+/** ARGV: prefix, presence id. The presence's last owner is released: it and its owners are forgotten, so each is gone. */
+export const UNREGISTER = script(`
+local presence = ARGV[2]
+redis.call('HDEL', PRESENCES, presence)
+redis.call('DEL', owners_key(presence))
+redis.call('HDEL', ABSENCES, presence)
+return 1
 `);
 
 /** Which index a list scans: the unsettled one when only unsettled states are asked for. */
