@@ -35,8 +35,11 @@ const ANCHOR = Date.now() - performance.now();
 const clock = () => Math.floor(ANCHOR + performance.now());
 
 class MemoryStore implements IntentStore {
-  /** By scope, then id; a Map keeps insertion order, which breaks `createdAt` ties. */
+  /** By scope, then id. */
   readonly #scopes = new Map<string, Map<string, Intent>>();
+  /** Each stored record's rank in the order of creation, which breaks `createdAt` ties (across scopes too). */
+  readonly #ranks = new WeakMap<Intent, number>();
+  #created = 0;
   /** Marks this store's owner ids, so an owner it never enlisted (or another store's) is never taken for gone. */
   readonly #tag = `memory-${generateKey()}:`;
   readonly #live = new Set<string>();
@@ -52,7 +55,9 @@ class MemoryStore implements IntentStore {
     if (!intents) this.#scopes.set(intent.scope, (intents = new Map()));
     const existing = intents.get(intent.id);
     if (existing) return copied(existing);
-    intents.set(intent.id, copied(rebased(intent, clock())));
+    const stored = copied(rebased(intent, clock()));
+    intents.set(intent.id, stored);
+    this.#ranks.set(stored, ++this.#created);
     return undefined;
   }
 
@@ -105,7 +110,7 @@ class MemoryStore implements IntentStore {
     return scopes
       .flatMap((intents) => [...intents.values()])
       .filter((intent) => isKnownState(intent.state))
-      .sort((a, b) => a.createdAt - b.createdAt);
+      .sort((a, b) => a.createdAt - b.createdAt || this.#ranks.get(a)! - this.#ranks.get(b)!);
   }
 }
 

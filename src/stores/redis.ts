@@ -3,8 +3,13 @@
  * survivor can finish what a dead one started. Each operation is one Lua script, atomic on the
  * server; `watch` wakes relays through pub/sub when an intent is enqueued or released.
  *
+ * Leases are on Redis's clock; an owner whose store's connection has gone (or that was released)
+ * is taken over at once, and after a restart of Redis no lease written before it is taken over
+ * until Redis has been up a lease.
+ *
  * Design notes by file, in redis/: options.ts (what can be configured), durability.ts (why AOF
- * with `appendfsync always` is required), scripts.ts (key layout and the contract in Lua),
+ * with `appendfsync always` is required), scripts.ts (key layout, the contract in Lua, the
+ * judgement of dead owners and the restart guard), presence.ts (how an owner's life is seen),
  * records.ts (an intent as a hash), connection.ts (failing fast while Redis is away), watch.ts
  * (the subscriber).
  */

@@ -21,8 +21,8 @@ export interface RecordedRequest {
 
 export interface RecordingServerOptions {
   dedupe?: boolean;
-  /** How long to hold each answer, ms (0: answer at once). Called per request. */
-  hold?: (request: RecordedRequest) => number;
+  /** How long to hold each answer, ms (0: answer at once), or until a promise settles. Called per request. */
+  hold?: (request: RecordedRequest) => number | Promise<unknown>;
   /** Runs as each request arrives, before anything is applied: e.g. a check that its intent is journaled. */
   onArrival?: (request: RecordedRequest) => void;
   /**
@@ -109,7 +109,8 @@ export async function startRecordingServer(options: RecordingServerOptions = {})
       res.end(answer);
     };
     const hold = options.hold?.(record) ?? 0;
-    if (hold > 0) setTimeout(reply, hold);
+    if (typeof hold !== 'number') void hold.finally(reply);
+    else if (hold > 0) setTimeout(reply, hold);
     else reply();
   }
 

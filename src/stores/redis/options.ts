@@ -17,7 +17,7 @@ export interface RedisStoreOptions {
   /**
    * A Redis URL (`redis://user:password@host:6379/0`): the store opens its own client, with the
    * offline queue disabled so a call fails at once (`IdempotencyStoreError`) while Redis is
-   * unreachable, and closes it on `close()`.
+   * unreachable, reconnecting within half a second once it is back, and closes it on `close()`.
    */
   url?: string;
   /**
@@ -46,6 +46,17 @@ export interface RedisStoreOptions {
    * @default 256 MiB
    */
   maxBodyBytes?: number;
+  /**
+   * How long, in ms, an enlisted owner's connection must stay away before claimants count the
+   * owner dead and take its intents without waiting for its lease. Each store enlists its owners
+   * on a connection of its own (its presence, named with `CLIENT SETNAME`); a live one that loses
+   * its connection is back within a few hundred ms and registers again, which ends the absence.
+   * Longer tolerates slower reconnections; shorter takes a dead replica's intents over sooner: a
+   * relay notices the death at its next claim (`pollMs`) and takes over one grace later.
+   * A whole number from 100 to 60 000.
+   * @default 500
+   */
+  presenceGraceMs?: number;
 }
 
 /** The options with every default filled in, as the store reads them. */
@@ -56,22 +67,36 @@ export interface NormalizedRedisOptions {
   keyPrefix: string;
   durability: 'strict' | 'best-effort';
   maxBodyBytes: number;
+  presenceGraceMs: number;
+}
+
+/**
+ * How soon the store's own client tries again after losing Redis: 50, 100, 200, 400, then every
+ * 500 ms, plus up to 100 ms so a fleet does not come back in step. node-redis's default backs off
+ * to 2 s; an owner must be back in time to renew its leases after a restart of Redis (scripts.ts).
+ */
+function reconnectStrategy(retries: number): number {
+  return Math.min(50 * 2 ** retries, 500) + Math.floor(Math.random() * 100);
 }
 
 /** Checks and fills in the options once, at creation; nothing downstream reads raw options. */
 export function normalizeRedisOptions(options: RedisStoreOptions): NormalizedRedisOptions {
-  const { client, url, keyPrefix = 'durable-fetch:', durability = 'strict', maxBodyBytes = 256 * 1024 * 1024 } = options;
+  const { client, url, keyPrefix = 'durable-fetch:', durability = 'strict', maxBodyBytes = 256 * 1024 * 1024, presenceGraceMs = 500 } = options;
   if ((client === undefined) === (url === undefined)) throw new TypeError('redisStore needs exactly one of `client` and `url`.');
   if (durability !== 'strict' && durability !== 'best-effort') {
     throw new TypeError(`durability must be 'strict' or 'best-effort', got ${String(durability)}.`);
   }
   if (typeof keyPrefix !== 'string') throw new TypeError('keyPrefix must be a string.');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new TypeError(`maxBodyBytes must be a whole number of bytes, got ${maxBodyBytes}.`);
+  if (!Number.isSafeInteger(presenceGraceMs) || presenceGraceMs < 100 || presenceGraceMs > 60_000) {
+    throw new TypeError(`presenceGraceMs must be a whole number of ms from 100 to 60000, got ${String(presenceGraceMs)}.`);
+  }
   return {
-    client: client ?? (createClient({ url, disableOfflineQueue: true }) as RedisClient),
+    client: client ?? (createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } }) as RedisClient),
     ownsClient: client === undefined,
     keyPrefix,
     durability,
     maxBodyBytes,
+    presenceGraceMs,
   };
 }

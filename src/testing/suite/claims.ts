@@ -3,6 +3,7 @@ import { seededShuffle } from '../bytes.js';
 import { claimRequest, claimUntilEmpty } from '../claims.js';
 import { makeIntent, makeIntents, timeless } from '../intents.js';
 import type { SuiteContext } from './context.js';
+import { tiedIntents } from './listing.js';
 
 /** claim: atomic, each intent to one claimant, only ended leases, filters, limit, oldest first. */
 export function describeClaims({ withStore }: SuiteContext): void {
@@ -102,6 +103,14 @@ export function describeClaims({ withStore }: SuiteContext): void {
       const newestClaimed = Math.max(...claimed.map((intent) => intent.createdAt));
       for (const summary of unclaimed) expect(summary.createdAt).toBeGreaterThanOrEqual(newestClaimed);
       await expect(store.claim(claimRequest({ limit: 0 }))).resolves.toEqual([]);
+    }));
+
+    it('takes intents created within one instant in the order they were created', withStore(async (store) => {
+      const created = tiedIntents(120).filter((intent) => intent.scope === 'tenant-a');
+      for (const intent of created) await store.create(intent);
+      const first = await store.claim(claimRequest({ limit: 30 }));
+      const rest = await store.claim(claimRequest({ owner: 'claimant-2' }));
+      expect([...first, ...rest].map((intent) => intent.id)).toEqual(created.map((intent) => intent.id));
     }));
   });
 }
