@@ -134,7 +134,7 @@ export async function sendOwned(
   const { answer, verdict } = result;
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
   if (state === 'succeeded') quota?.succeeded();
-  const journaled = recordOutcome(lease, { state, attempts: intent.attempts + attempts, owner: null, leaseMs: 0, response: toStoredResponse(answer) }, about, options);
+  const journaled = recordOutcome(lease, { state, attempts: intent.attempts + attempts, owner: null, leaseMs: 0, response: toStoredResponse(answer, options.secretParams) }, about, options);
   if (verdict.kind === 'success') {
     if (verdict.replayed) emit(options.on, 'replay', { ...about, status: answer.status });
     return { state, answer, replayed: verdict.replayed, attempts, journaled };

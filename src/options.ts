@@ -1,6 +1,6 @@
 import type { Hooks, SearchParamsOption } from 'ky';
 import type { Classifier } from './classify.js';
-import { DEFAULT_SECRET_PARAMS, isCredentialHeader } from './credentials.js';
+import { isSecretName, secretNames } from './credentials.js';
 import type { DurableEvents } from './events.js';
 import type { Sha256 } from './fingerprint.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
@@ -49,7 +49,11 @@ export interface ClientOptions {
   origins?: readonly string[];
   /** Request headers kept with the intent, for recovery; `content-type` always is. Credentials are refused. */
   persistHeaders?: readonly string[];
-  /** Query parameters masked wherever a URL is shown, besides the defaults: api_key, apikey, key, token, access_token, signature, sig, password, secret. */
+  /**
+   * More names held secret, besides every name the rule calls one (see `src/credentials.ts`: any
+   * name containing token, secret, key, auth, code, session, password…): their values are masked
+   * wherever a URL is shown (query and fragment), and headers so named are never journaled.
+   */
   secretParams?: readonly string[];
   /** How long an owner's claim on an intent lasts, ms; renewed while it works. Default 30 000. */
   leaseMs?: number;
@@ -129,6 +133,7 @@ export interface NormalizedOptions {
   /** Undefined when the client has neither prefix nor baseUrl nor origins: it may not recover. */
   origins: readonly string[] | undefined;
   persistHeaders: ReadonlySet<string>;
+  /** The client's own secret names, as `isSecretName` takes them (`secretNames`). */
   secretParams: ReadonlySet<string>;
   leaseMs: number;
   retryBudget: RetryBudget | undefined;
@@ -200,11 +205,11 @@ function headerSet(value: HeadersInit | undefined): Headers {
   }
 }
 
-/** Header names for the journal: lower-cased, never a credential. */
-export function persistableHeaders(name: string, value: unknown, fallback: readonly string[]): Set<string> {
+/** Header names for the journal: lower-cased, never one the secret rule calls a credential (`extra`: the client's `secretParams`). */
+export function persistableHeaders(name: string, value: unknown, fallback: readonly string[], extra?: ReadonlySet<string>): Set<string> {
   const names = new Set(stringList(name, value, fallback).map((header) => headerName(name, header).toLowerCase()));
   for (const header of names) {
-    if (isCredentialHeader(header)) throw new TypeError(`${name} cannot include "${header}": credentials are never journaled.`);
+    if (isSecretName(header, extra)) throw new TypeError(`${name} cannot include "${header}": credentials are never journaled.`);
   }
   return names;
 }
@@ -277,6 +282,7 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
   const origins = originList(options.origins, prefix, baseUrl);
   if (options.autoRecover && origins === undefined) throw new TypeError('autoRecover needs to know where recovery may send: give the client `prefix`, `baseUrl` or `origins`.');
   const maxKeyLength = positiveInteger('maxKeyLength', options.maxKeyLength, 255, 65_536, 'characters');
+  const secretParams = secretNames(stringList('secretParams', options.secretParams, []));
   const checked = {
     ...options,
     prefix,
@@ -294,9 +300,9 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     origins,
     // The content type describes the stored bytes (a FormData's boundary is written in them): kept
     // whatever the list says, or a resent body could not be read.
-    persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, []).add('content-type'),
-    // Added to the defaults, never instead of them: naming one more secret must not unmask `token`.
-    secretParams: new Set([...DEFAULT_SECRET_PARAMS, ...stringList('secretParams', options.secretParams, [])].map((name) => name.toLowerCase())),
+    persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, [], secretParams).add('content-type'),
+    // Added to the rule, never instead of it: naming one more secret must not unmask `token`.
+    secretParams,
     leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
     retryBudget: options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget ?? {}),
     replayHeaders: stringList('replayHeaders', options.replayHeaders, []).map((header) => headerName('replayHeaders', header)),

@@ -2,7 +2,7 @@ import type { SearchParamsOption } from 'ky';
 import { bufferBody } from './body.js';
 import { fingerprint } from './fingerprint.js';
 import { formatKey, generateKey, validateKey } from './key.js';
-import { isCredentialHeader } from './credentials.js';
+import { isSecretName } from './credentials.js';
 import { type CallOptions, type NormalizedOptions, persistableHeaders, refuseUserinfo, timeLimit } from './options.js';
 import { normalizeRetry, type RetryPolicy } from './retry.js';
 import { intentId, type KeyFormat } from './stores/store.js';
@@ -72,10 +72,11 @@ export function mergeHeaders(...sources: Array<HeadersInit | undefined>): Header
   return headers;
 }
 
-export function pickPersisted(headers: Headers, allowed: ReadonlySet<string>): Record<string, string> {
+/** `extra`: the client's `secretParams`, held secret as header names too. */
+export function pickPersisted(headers: Headers, allowed: ReadonlySet<string>, extra?: ReadonlySet<string>): Record<string, string> {
   const kept: Record<string, string> = {};
   headers.forEach((value, name) => {
-    if (allowed.has(name) && !isCredentialHeader(name)) kept[name] = value;
+    if (allowed.has(name) && !isSecretName(name, extra)) kept[name] = value;
   });
   return kept;
 }
@@ -115,7 +116,7 @@ export async function prepareCall(method: string, input: string | URL, call: Cal
   }
   headers.set(options.keyHeader, formatKey(idempotencyKey, options.keyFormat));
   const persist =
-    call.persistHeaders === undefined ? options.persistHeaders : new Set([...options.persistHeaders, ...persistableHeaders('persistHeaders', call.persistHeaders, [])]);
+    call.persistHeaders === undefined ? options.persistHeaders : new Set([...options.persistHeaders, ...persistableHeaders('persistHeaders', call.persistHeaders, [], options.secretParams)]);
 
   return {
     scope: options.scope,
@@ -126,7 +127,7 @@ export async function prepareCall(method: string, input: string | URL, call: Cal
     method,
     url,
     headers,
-    persistedHeaders: pickPersisted(headers, persist),
+    persistedHeaders: pickPersisted(headers, persist, options.secretParams),
     body: buffered.bytes,
     fingerprint: await fingerprint(method, url, buffered.fingerprintBytes ?? buffered.bytes, options.sha256),
     timeout: timeLimit('timeout', call.timeout, options.timeout),

@@ -50,7 +50,8 @@ async function filesUnder(dir: string): Promise<Array<{ name: string; bytes: Buf
   return Promise.all(names.filter((entry) => entry.isFile()).map(async (entry) => ({ name: entry.name, bytes: await readFile(join(entry.parentPath, entry.name)) })));
 }
 
-const DEFAULT_PARAMS = ['api_key', 'apikey', 'key', 'token', 'access_token', 'signature', 'sig', 'password', 'secret'];
+/** Some of the names the secret rule holds secret (test/credentials.unit.test.ts has them all). */
+const RULE_PARAMS = ['api_key', 'apikey', 'key', 'token', 'access_token', 'signature', 'sig', 'password', 'secret', 'client_secret', 'refresh_token', 'code'];
 
 describe('userinfo in the request URL', () => {
   it.each([
@@ -71,7 +72,7 @@ describe('credential-like query parameters', () => {
   const clientWith = (store: IntentStore, lines: string[], options: ClientOptions = {}) =>
     createClient({ prefix: server.url, store, retry: { limit: 0 }, on: capturing(lines), ...options });
 
-  it.each([...DEFAULT_PARAMS, 'API_KEY', 'Token'])('%s is sent as is, journaled as sent, and masked in errors, events and pending()', async (name) => {
+  it.each([...RULE_PARAMS, 'API_KEY', 'Token'])('%s is sent as is, journaled as sent, and masked in errors, events and pending()', async (name) => {
     server.answer(byPath);
     const store = memoryStore();
     const lines: string[] = [];
@@ -87,33 +88,33 @@ describe('credential-like query parameters', () => {
     expect(shown([error, lines, pending])).not.toContain(secret);
   });
 
-  it('a name given in secretParams is masked too, and the default names still are', async () => {
+  it('a name given in secretParams is masked too, and the rule’s names still are', async () => {
     server.answer(byPath);
     const store = memoryStore();
     const lines: string[] = [];
-    const client = clientWith(store, lines, { secretParams: ['session_ref'] });
-    const error = await client.post('v1/fail', { json: {}, searchParams: { session_ref: 'PLANTED_custom', token: 'PLANTED_token' } }).catch((caught: unknown) => caught);
+    const client = clientWith(store, lines, { secretParams: ['shop_ref'] });
+    const error = await client.post('v1/fail', { json: {}, searchParams: { shop_ref: 'PLANTED_custom', token: 'PLANTED_token' } }).catch((caught: unknown) => caught);
 
-    expect(server.requests[0]?.path).toBe('/v1/fail?session_ref=PLANTED_custom&token=PLANTED_token');
-    expect((error as Error).message).toContain('/v1/fail?session_ref=***&token=***');
+    expect(server.requests[0]?.path).toBe('/v1/fail?shop_ref=PLANTED_custom&token=PLANTED_token');
+    expect((error as Error).message).toContain('/v1/fail?shop_ref=***&token=***');
     expect(shown([error, lines])).not.toMatch(/PLANTED/);
   });
 
-  it('the CLI masks the default names, and a name given with --secret-param', async () => {
+  it('the CLI masks the rule’s names, and a name given with --secret-param', async () => {
     server.answer(byPath);
     const dir = await tempDir();
     const store = sqliteStore(join(dir, 'intents.db'));
-    await clientWith(store, [], { secretParams: ['session_ref'] })
-      .post('v1/drop', { json: {}, searchParams: { session_ref: 'PLANTED_custom', access_token: 'PLANTED_token' } })
+    await clientWith(store, [], { secretParams: ['shop_ref'] })
+      .post('v1/drop', { json: {}, searchParams: { shop_ref: 'PLANTED_custom', access_token: 'PLANTED_token' } })
       .catch(() => undefined);
     await store.close();
 
-    const table = await cli('list', dir, '--secret-param', 'session_ref');
-    const json = await cli('list', dir, '--json', '--secret-param=session_ref');
-    expect(table).toContain('/v1/drop?session_ref=***&access_token=***');
+    const table = await cli('list', dir, '--secret-param', 'shop_ref');
+    const json = await cli('list', dir, '--json', '--secret-param=shop_ref');
+    expect(table).toContain('/v1/drop?shop_ref=***&access_token=***');
     expect(shown([table, json])).not.toMatch(/PLANTED/);
-    // Without being told, the CLI cannot know the name: the defaults are still masked.
-    expect(await cli('list', dir)).toContain('session_ref=PLANTED_custom&access_token=***');
+    // Without being told, the CLI cannot know the name: the rule’s are still masked.
+    expect(await cli('list', dir)).toContain('shop_ref=PLANTED_custom&access_token=***');
   });
 });
 
@@ -155,14 +156,14 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
       prefix: server.url,
       store,
       headers: { Authorization: 'Bearer PLANTED_bearer_c63', 'X-Api-Key': 'PLANTED_apikey_header_d74' },
-      secretParams: ['session_ref'],
+      secretParams: ['shop_ref'],
       retry: { limit: 1, delay: () => 0 },
       timeout: 5_000,
       on: capturing(lines),
     };
     const api = createClient(options);
     const perCall = { headers: { Cookie: 'session=PLANTED_cookie_e85', 'X-Session-Id': 'PLANTED_sessionid_f96' } };
-    const query = { token: 'PLANTED_query_token_0a7', session_ref: 'PLANTED_custom_param_1b8' };
+    const query = { token: 'PLANTED_query_token_0a7', shop_ref: 'PLANTED_custom_param_1b8' };
     const shownThings: unknown[] = [];
     const failure = (call: Promise<unknown>) => call.then(() => expect.unreachable('the call should fail'), (error: unknown) => void shownThings.push(error));
 
@@ -192,7 +193,7 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
 
     const whileOpen = await filesUnder(journal);
     await api.close();
-    const cliOutput = [await cli('list', journal, '--secret-param', 'session_ref'), await cli('list', journal, '--json', '--secret-param', 'session_ref')];
+    const cliOutput = [await cli('list', journal, '--secret-param', 'shop_ref'), await cli('list', journal, '--json', '--secret-param', 'shop_ref')];
     const afterClose = await filesUnder(journal);
 
     expect(whileOpen.map((file) => file.name)).toEqual(expect.arrayContaining(['intents.db', 'intents.db-wal', 'intents.db-shm']));
@@ -207,3 +208,4 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
     }
   });
 });
+

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { isSecretName, maskUrl, secretNames } from '../src/credentials.js';
+
+/** Names that reached errors, events, pending(), recovery outcomes and the CLI unmasked before, and the rule's own words. */
+const SECRET = [
+  // Cloud providers' signed URLs: AWS SigV4 and SigV2, Google Cloud Storage V4 and V2, CloudFront, Azure SAS.
+  'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'x-amz-security-token', 'AWSAccessKeyId', 'Signature',
+  'X-Goog-Signature', 'X-Goog-Credential', 'Key-Pair-Id', 'sig',
+  // OAuth and the like.
+  'client_secret', 'refresh_token', 'id_token', 'access_token', 'code', 'auth_code', 'client_assertion', 'SAMLResponse', 'jwt',
+  // Keys, sessions, passwords.
+  'api-key', 'api_key', 'apikey', 'API_KEY', 'key', 'token', 'Token', 'secret', 'password', 'passwd', 'pwd', 'pass', 'user[password]',
+  'session_id', 'sessionId', 'PHPSESSID', 'JSESSIONID', 'connect.sid', 'auth', 'oauth_token', 'signature', '_csrf',
+  // Header names.
+  'Authorization', 'Proxy-Authorization', 'Cookie', 'Set-Cookie', 'X-Api-Key', 'X-Auth-Token', 'X-CSRF-Token', 'X-XSRF-TOKEN',
+  'X-Hub-Signature-256', 'Ocp-Apim-Subscription-Key', 'X-Functions-Key', 'X-Session-Id', 'X-Credential', 'X-Client-Secret',
+];
+
+/** Ordinary names, and the signed URLs' parameters that grant nothing without their signature. */
+const ORDINARY = [
+  'amount', 'currency', 'page', 'sort', 'limit', 'offset', 'n', 'id', 'user_id', 'email', 'state', 'expand', 'q', 'signup', 'design',
+  'inside', 'compass', 'passenger', 'assign',
+  'X-Amz-Algorithm', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Goog-Algorithm', 'X-Goog-Date', 'X-Goog-Expires',
+  'sv', 'se', 'sp', 'sr', 'st', 'spr', 'Expires', 'Policy',
+  'content-type', 'accept', 'accept-encoding', 'content-encoding', 'stripe-account', 'stripe-version', 'x-tenant', 'user-agent',
+];
+
+describe('the secret rule', () => {
+  it.each(SECRET)('%s is secret', (name) => {
+    expect(isSecretName(name)).toBe(true);
+  });
+
+  it.each(ORDINARY)('%s is not', (name) => {
+    expect(isSecretName(name)).toBe(false);
+  });
+
+  it('adds the client’s own names, compared without case or separators, and never takes any away', () => {
+    const extra = secretNames(['tenant_ref', '']);
+    for (const name of ['tenant_ref', 'Tenant-Ref', 'TENANTREF']) expect(isSecretName(name, extra)).toBe(true);
+    expect(isSecretName('tenant', extra)).toBe(false);
+    expect(isSecretName('token', extra)).toBe(true);
+  });
+});
+
+describe('maskUrl', () => {
+  it.each([
+    ['query values of secret names', 'https://api.test/v1?amount=1&token=abc&page=2', 'https://api.test/v1?amount=1&token=***&page=2'],
+    ['every signed-URL parameter that grants', 'https://b.s3.test/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F2013&X-Amz-Date=20130721T201207Z&X-Amz-Security-Token=t&X-Amz-Signature=f0',
+      'https://b.s3.test/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=***&X-Amz-Date=20130721T201207Z&X-Amz-Security-Token=***&X-Amz-Signature=***'],
+    ['an Azure SAS', 'https://a.blob.test/c/b?sv=2022-11-02&se=2030-01-01&sr=b&sp=r&sig=abc%3D', 'https://a.blob.test/c/b?sv=2022-11-02&se=2030-01-01&sr=b&sp=r&sig=***'],
+    ['escaped and form-encoded names', 'https://api.test/?api%5Fkey=a&user%5Bpassword%5D=b&refresh+token=c&q=a%20b', 'https://api.test/?api%5Fkey=***&user%5Bpassword%5D=***&refresh+token=***&q=a%20b'],
+    ['pairs split at ;', 'https://api.test/?a=1;token=abc', 'https://api.test/?a=1;token=***'],
+    ['an OAuth fragment', 'https://app.test/cb#access_token=abc&token_type=bearer&expires_in=3600&state=xyz', 'https://app.test/cb#access_token=***&token_type=***&expires_in=3600&state=xyz'],
+    ['a single-page app’s fragment query', 'https://app.test/#/callback?code=abc&page=1', 'https://app.test/#/callback?code=***&page=1'],
+    ['a fragment with no pairs, left as it is', 'https://app.test/docs?page=1#section-2', 'https://app.test/docs?page=1#section-2'],
+    ['userinfo, removed', 'https://user:pw@api.test/v1?x=1', 'https://api.test/v1?x=1'],
+    ['a user alone, removed', 'https://tok@api.test/v1', 'https://api.test/v1'],
+    ['userinfo in a URL that does not parse', 'redis//:pw@host/0', 'redis//host/0'],
+    ['a bare query word, left as it is', 'https://api.test/v1?verbose', 'https://api.test/v1?verbose'],
+    ['a URL with nothing secret, as written', 'https://api.test/v1/Pay%20outs?b=2&a=1', 'https://api.test/v1/Pay%20outs?b=2&a=1'],
+  ])('masks %s', (_what, url, shown) => {
+    expect(maskUrl(url)).toBe(shown);
+  });
+
+  it('masks the client’s own names too', () => {
+    expect(maskUrl('https://api.test/?tenant_ref=t1&page=2#tenant-ref=t2', secretNames(['tenant_ref']))).toBe('https://api.test/?tenant_ref=***&page=2#tenant-ref=***');
+  });
+});
