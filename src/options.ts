@@ -196,13 +196,34 @@ const EVENT_NAMES = [
   'start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'ownerWait', 'unstoredAnswer', 'end', 'recovery', 'error', 'traceparent',
 ] as const satisfies ReadonlyArray<keyof DurableEvents>;
 
-/** Headers as the Headers class takes them; its own error could repeat a value (a token), so ours names none. */
-function headerSet(value: HeadersInit | undefined): Headers {
-  try {
-    return new Headers(value);
-  } catch {
-    throw new TypeError('headers must be valid HTTP headers (token names; values without line breaks), as the Headers class accepts them.');
+/**
+ * Adds `source` to `headers`, one header at a time. The Headers class's own error repeats the
+ * value it refuses, which may be a token: ours names the header and says what is wrong, and
+ * repeats no value — nor a name that is no header name (a value pasted in its place, maybe).
+ */
+export function addHeaders(option: string, headers: Headers, source: HeadersInit | undefined): Headers {
+  if (source === undefined) return headers;
+  if (source instanceof Headers) {
+    source.forEach((value, name) => headers.set(name, value));
+    return headers;
   }
+  if (typeof source !== 'object' || source === null) throw new TypeError(`${option} must be a Headers, an array of [name, value] pairs or a record.`);
+  const pairs: Iterable<unknown> = Symbol.iterator in source ? (source as Iterable<unknown>) : Object.entries(source);
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`${option}: each header must be a [name, value] pair.`);
+    const [name, value] = pair as [unknown, unknown];
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+      throw new TypeError(`${option}: a header name is not an HTTP token (letters, digits and !#$%&'*+.^_\`|~-); it is not repeated here.`);
+    }
+    try {
+      headers.set(name, value as string);
+    } catch {
+      throw new TypeError(
+        `${option}: the value of header "${name}" is not a valid HTTP header value (a line break, a NUL or another character fetch refuses); the value is not repeated here.`,
+      );
+    }
+  }
+  return headers;
 }
 
 /** Header names for the journal: lower-cased, never one the secret rule calls a credential (`extra`: the client's `secretParams`). */
@@ -287,7 +308,7 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     ...options,
     prefix,
     baseUrl,
-    headers: headerSet(options.headers),
+    headers: addHeaders('headers', new Headers(), options.headers),
     sha256: platform.sha256,
     retry: normalizeRetry(options.retry),
     timeout: timeLimit('timeout', options.timeout, 10_000),

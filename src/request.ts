@@ -3,7 +3,7 @@ import { bufferBody } from './body.js';
 import { fingerprint } from './fingerprint.js';
 import { formatKey, generateKey, validateKey } from './key.js';
 import { isSecretName } from './credentials.js';
-import { type CallOptions, type NormalizedOptions, persistableHeaders, refuseUserinfo, timeLimit } from './options.js';
+import { addHeaders, type CallOptions, type NormalizedOptions, persistableHeaders, refuseUserinfo, timeLimit } from './options.js';
 import { normalizeRetry, type RetryPolicy } from './retry.js';
 import { intentId, type KeyFormat } from './stores/store.js';
 
@@ -59,16 +59,10 @@ function toEntries(params: SearchParamsOption): Iterable<[string, string]> {
     .map(([name, value]) => [name, String(value)]);
 }
 
+/** Later sources win. An invalid header is a TypeError naming it, never repeating its value (see `addHeaders`). */
 export function mergeHeaders(...sources: Array<HeadersInit | undefined>): Headers {
   const headers = new Headers();
-  const add = (value: string, name: string) => headers.set(name, value);
-  for (const source of sources) {
-    if (source === undefined) continue;
-    // A Headers or a record is read as it is; only pairs need the Headers class to read them.
-    if (source instanceof Headers) source.forEach(add);
-    else if (Array.isArray(source)) new Headers(source).forEach(add);
-    else for (const [name, value] of Object.entries(source)) headers.set(name, value);
-  }
+  for (const source of sources) addHeaders('headers', headers, source);
   return headers;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSecretName, maskUrl, secretNames } from '../src/credentials.js';
+import { createClient, memoryStore } from '../src/index.js';
 
 /** Names that reached errors, events, pending(), recovery outcomes and the CLI unmasked before, and the rule's own words. */
 const SECRET = [
@@ -64,5 +65,48 @@ describe('maskUrl', () => {
 
   it('masks the client’s own names too', () => {
     expect(maskUrl('https://api.test/?tenant_ref=t1&page=2#tenant-ref=t2', secretNames(['tenant_ref']))).toBe('https://api.test/?tenant_ref=***&page=2#tenant-ref=***');
+  });
+});
+
+describe('invalid header values are named, never repeated', () => {
+  const BAD_VALUES: Array<[string, HeadersInit]> = [
+    ['a line break in a record', { 'X-Evil': 'PLANTED_crlf\r\nX-Injected: 1' }],
+    ['a NUL in an API key', { 'X-Api-Key': 'PLANTED_nul\0tail' }],
+    ['a NUL in pairs', [['X-Api-Key', 'PLANTED_pairs\0tail']]],
+  ];
+
+  it.each(BAD_VALUES)('per call: %s is a TypeError naming the header; nothing is journaled or sent', async (_what, headers) => {
+    const store = memoryStore();
+    let sent = 0;
+    const api = createClient({ prefix: 'https://api.test/', store, fetch: async () => (sent++, new Response('{}', { status: 201 })) });
+    const error = await api.post('v1/payouts', { json: {}, headers }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/^headers: the value of header "X-(Evil|Api-Key)" is not a valid HTTP header value/);
+    expect(String((error as Error).stack)).not.toMatch(/PLANTED|X-Injected|tail/);
+    expect(error).not.toHaveProperty('cause');
+    const plain = await Promise.resolve()
+      .then(() => api.get('v1/payouts', { headers }))
+      .catch((caught: unknown) => caught);
+    expect(plain).toBeInstanceOf(TypeError);
+    expect(String((plain as Error).stack)).not.toMatch(/PLANTED|X-Injected|tail/);
+    expect([await store.list(), sent]).toEqual([[], 0]);
+  });
+
+  it.each(BAD_VALUES)('in the client’s headers: %s is a TypeError naming the header', (_what, headers) => {
+    const refused = () => createClient({ store: memoryStore(), headers });
+    expect(refused).toThrow(/^headers: the value of header "X-(Evil|Api-Key)"/);
+    try {
+      refused();
+    } catch (error) {
+      expect(String((error as Error).stack)).not.toMatch(/PLANTED|X-Injected|tail/);
+    }
+  });
+
+  it('a name that is no header name (a value pasted in its place?) is not repeated either', async () => {
+    const api = createClient({ prefix: 'https://api.test/', store: memoryStore(), fetch: async () => new Response('{}', { status: 201 }) });
+    const error = await api.post('v1/payouts', { json: {}, headers: { 'Bearer PLANTED_name': 'x' } }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/^headers: a header name is not an HTTP token/);
+    expect(String((error as Error).stack)).not.toContain('PLANTED');
   });
 });
