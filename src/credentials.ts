@@ -67,6 +67,23 @@ export function isSecretName(name: string, extra: ReadonlySet<string> = NO_NAMES
   return name.toLowerCase().split(/[^a-z0-9]+/).some((part) => WORD_PARTS.has(part));
 }
 
+/**
+ * Idempotency key headers that the rule would call credentials (they contain `key` or `token`),
+ * and may name the client's `keyHeader` all the same: `Idempotency-Key` (the IETF draft, Stripe,
+ * Adyen, GoCardless…), `X-Idempotency-Key`, `Cko-Idempotency-Key` (Checkout.com), and the words
+ * `idempotency-token`, `idempotent-key` and `request-key`, after any prefix that is no secret
+ * itself (`X-Acme-Idempotency-Key` is accepted, `X-Auth-Idempotency-Key` is not).
+ */
+export const IDEMPOTENCY_KEY_HEADER_ENDINGS: readonly string[] = ['idempotency-key', 'idempotency-token', 'idempotent-key', 'request-key'];
+
+/** Whether `name` can carry the idempotency key rather than a credential: no secret, or a known key header. */
+export function isKeyHeaderName(name: string): boolean {
+  if (!isSecretName(name)) return true;
+  const lower = name.toLowerCase();
+  const ending = IDEMPOTENCY_KEY_HEADER_ENDINGS.find((end) => lower === end || lower.endsWith(`-${end}`) || lower.endsWith(`_${end}`));
+  return ending !== undefined && !isSecretName(lower.slice(0, lower.length - ending.length));
+}
+
 const MASK = '***';
 
 /**

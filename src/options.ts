@@ -1,6 +1,6 @@
 import type { Hooks, SearchParamsOption } from 'ky';
 import type { Classifier } from './classify.js';
-import { isSecretName, secretNames } from './credentials.js';
+import { isKeyHeaderName, isSecretName, secretNames } from './credentials.js';
 import type { DurableEvents } from './events.js';
 import type { Sha256 } from './fingerprint.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
@@ -36,7 +36,10 @@ export interface ClientOptions {
   keyTtlMs?: number;
   /** Longest key accepted. Default 255 (seed 003: 128). */
   maxKeyLength?: number;
-  /** Header carrying the key. Default `Idempotency-Key`. */
+  /**
+   * Header carrying the key. Default `Idempotency-Key`. A header the secret rule calls a
+   * credential (`X-Api-Key`, `Authorization`) is refused: the key is shown and journaled.
+   */
   keyHeader?: string;
   /** `'token'` (default, the bare key) or `'sf-string'` (quoted, as the IETF draft writes it). */
   keyFormat?: KeyFormat;
@@ -235,6 +238,18 @@ export function persistableHeaders(name: string, value: unknown, fallback: reado
   return names;
 }
 
+/** The key header: a header name, and no credential's — the key is journaled and shown (`isKeyHeaderName`). */
+function keyHeaderOption(value: unknown): string {
+  const header = headerName('keyHeader', value ?? 'Idempotency-Key');
+  if (!isKeyHeaderName(header)) {
+    throw new TypeError(
+      `keyHeader cannot be "${header}": that header may carry a credential, and the idempotency key is journaled and shown in errors, events, pending() and the CLI. ` +
+        'Name the header your API reads the key from (Idempotency-Key, X-Idempotency-Key…).',
+    );
+  }
+  return header;
+}
+
 /** An absolute http(s) URL without userinfo, as a string; undefined stays undefined. */
 function baseOption(name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
@@ -315,7 +330,7 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     totalTimeout: timeLimit('totalTimeout', options.totalTimeout, false),
     keyTtlMs: positiveInteger('keyTtlMs', options.keyTtlMs, 24 * 60 * 60 * 1000, TEN_YEARS_MS, 'milliseconds'),
     maxKeyLength,
-    keyHeader: headerName('keyHeader', options.keyHeader ?? 'Idempotency-Key'),
+    keyHeader: keyHeaderOption(options.keyHeader),
     keyFormat,
     scope,
     origins,

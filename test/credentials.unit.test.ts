@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSecretName, maskUrl, secretNames } from '../src/credentials.js';
+import { isKeyHeaderName, isSecretName, maskUrl, secretNames } from '../src/credentials.js';
 import { createClient, memoryStore } from '../src/index.js';
 
 /** Names that reached errors, events, pending(), recovery outcomes and the CLI unmasked before, and the rule's own words. */
@@ -66,6 +66,25 @@ describe('maskUrl', () => {
   it('masks the client’s own names too', () => {
     expect(maskUrl('https://api.test/?tenant_ref=t1&page=2#tenant-ref=t2', secretNames(['tenant_ref']))).toBe('https://api.test/?tenant_ref=***&page=2#tenant-ref=***');
   });
+});
+
+describe('keyHeader', () => {
+  it.each(['Idempotency-Key', 'idempotency-key', 'X-Idempotency-Key', 'Cko-Idempotency-Key', 'X-Acme-Idempotency-Key', 'Idempotency-Token', 'X-Request-Key', 'X-Request-Id', 'PayPal-Request-Id'])(
+    '%s may carry the key',
+    (name) => {
+      expect(isKeyHeaderName(name)).toBe(true);
+      expect(() => createClient({ store: memoryStore(), keyHeader: name })).not.toThrow();
+    },
+  );
+
+  it.each(['X-Api-Key', 'Api-Key', 'Authorization', 'Cookie', 'X-Auth-Token', 'X-Session-Key', 'X-Auth-Idempotency-Key', 'X-Amz-Security-Token'])(
+    '%s is refused: a credential would be journaled and shown as the key',
+    (name) => {
+      expect(isKeyHeaderName(name)).toBe(false);
+      expect(() => createClient({ store: memoryStore(), keyHeader: name })).toThrow(TypeError);
+      expect(() => createClient({ store: memoryStore(), keyHeader: name })).toThrow(/^keyHeader cannot be/);
+    },
+  );
 });
 
 describe('invalid header values are named, never repeated', () => {
