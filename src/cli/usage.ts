@@ -27,4 +27,7 @@ lease ("held 12s": an owner works on it; "parked 29m": the server asked to wait;
 "free": recovery may claim it), whether the key outlived its TTL (the server may have
 forgotten it), scope, key.
 
-Exit codes: 0 listed; 1 the journal cannot be read; 2 wrong usage or no journal at the path.`;
+A --postgres or --redis URL is never printed with its password.
+
+Exit codes: 0 listed; 1 the journal cannot be read (its database unreachable included);
+2 wrong usage (a malformed --postgres or --redis URL included) or no journal at the path.`;
