@@ -18,7 +18,7 @@ export interface WireRequest {
   method: string;
   headers: Headers;
   body: Uint8Array | undefined;
-  /** The URL as errors may show it (credential-like query values masked). */
+  /** The URL as errors may show it (masked by `maskUrl`). */
   shownUrl: string;
 }
 

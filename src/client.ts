@@ -1,4 +1,5 @@
-import ky, { HTTPError, type ResponsePromise } from 'ky';
+import ky, { type BeforeErrorState, HTTPError, type Hooks, NetworkError, type ResponsePromise, TimeoutError } from 'ky';
+import { isSecretName, maskUrl } from './credentials.js';
 import { RecoveryPasses } from './auto-recover.js';
 import { type CallOptions, type ClientOptions, normalizeOptions, type NormalizedOptions, type Platform, timeLimit } from './options.js';
 import { describeCall, emitEnd, mismatch, newIntent, runCall, type Settlement, storeError } from './operation.js';
@@ -196,7 +197,7 @@ export function makeCreateClient(platform: Platform) {
           throwHttpErrors: callOptions.throwHttpErrors ?? options.throwHttpErrors,
           signal: callOptions.signal,
           fetch: options.fetch,
-          hooks: options.hooks,
+          hooks: { ...options.hooks, beforeError: [...(options.hooks?.beforeError ?? []), maskedError(options.secretParams)] },
         });
     }
 
@@ -221,6 +222,25 @@ export function makeCreateClient(platform: Platform) {
         await options.store.close();
       },
     };
+  };
+}
+
+/**
+ * ky's errors name the request they failed on, URL and all: for a plain request, after the
+ * client's own `beforeError` hooks, the error is made again naming it masked, as a keyed call's
+ * errors do (its response's `url` too), and an HTTPError's options without secret headers.
+ */
+function maskedError(secretParams: ReadonlySet<string>): NonNullable<Hooks['beforeError']>[number] {
+  return ({ error }: BeforeErrorState) => {
+    if (!(error instanceof HTTPError || error instanceof TimeoutError || error instanceof NetworkError)) return error;
+    const request = new Request(maskUrl(error.request.url, secretParams), { method: error.request.method });
+    if (error instanceof TimeoutError) return new TimeoutError(request);
+    if (error instanceof NetworkError) return new NetworkError(request, { cause: error.cause as Error });
+    Object.defineProperty(error.response, 'url', { value: maskUrl(error.response.url, secretParams), configurable: true });
+    // ky's options hold the headers sent, the client's credentials among them.
+    const headers = new Headers();
+    error.options.headers.forEach((value, name) => isSecretName(name, secretParams) || headers.set(name, value));
+    return Object.assign(new HTTPError(error.response, request, { ...error.options, headers }), { data: error.data });
   };
 }
 

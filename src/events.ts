@@ -1,7 +1,7 @@
 import type { ReachedServer } from './reach.js';
 import type { IntentState } from './stores/store.js';
 
-/** What a call did, as it happens: for logs, counters and traces (`on` option). URLs have credential-like query values masked. */
+/** What a call did, as it happens: for logs, counters and traces (`on` option). URLs are masked (`maskUrl`: secret query and fragment values, userinfo). */
 export interface OperationEvent {
   idempotencyKey: string;
   method: string;

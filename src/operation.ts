@@ -120,7 +120,12 @@ export async function sendOwned(
 
   let result: { answer: Answer; verdict: Verdict };
   try {
-    const onRetry = (event: RetryEvent) => emit(options.on, 'retry', { ...about, ...event, reachedServer: reachedServer(event.error) });
+    // An answer to retry is said as the error it would end the call with: the HTTPError (or
+    // idempotency error) a catcher knows, its URL masked — never the raw answer.
+    const onRetry = (event: RetryEvent) => {
+      const error = event.error instanceof RetryableAnswer ? answerError(event.error.verdict, event.error.answer, intent, options) : event.error;
+      emit(options.on, 'retry', { ...about, ...event, error, reachedServer: reachedServer(event.error) });
+    };
     result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, quota, about, options));
   } catch (error) {
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
@@ -134,7 +139,7 @@ export async function sendOwned(
   const { answer, verdict } = result;
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
   if (state === 'succeeded') quota?.succeeded();
-  const journaled = recordOutcome(lease, { state, attempts: intent.attempts + attempts, owner: null, leaseMs: 0, response: toStoredResponse(answer) }, about, options);
+  const journaled = recordOutcome(lease, { state, attempts: intent.attempts + attempts, owner: null, leaseMs: 0, response: toStoredResponse(answer, options.secretParams) }, about, options);
   if (verdict.kind === 'success') {
     if (verdict.replayed) emit(options.on, 'replay', { ...about, status: answer.status });
     return { state, answer, replayed: verdict.replayed, attempts, journaled };
@@ -335,7 +340,8 @@ function answerFromJournal(existing: Intent, call: PreparedCall, options: Normal
       ),
     };
   }
-  const answer = fromStoredResponse(existing.response, existing.url);
+  // The call's own URL: the journal's row may have been written by another program.
+  const answer = fromStoredResponse(existing.response, call.url.href);
   emit(options.on, 'journalAnswer', { ...about, state: existing.state });
   if (existing.state === 'succeeded') return { state: 'succeeded', answer, replayed: true, attempts: 0 };
   const verdict = classifyAnswer(answer, options);
@@ -441,7 +447,8 @@ const REFUSALS = {
 export function answerError(verdict: Verdict, answer: Answer, intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions): Error {
   const code = verdict.kind === 'success' ? undefined : verdict.code;
   const refusal = verdict.kind === 'conflict' && !verdict.signal ? undefined : REFUSALS[verdict.kind as keyof typeof REFUSALS];
-  const response = toResponse(answer);
+  // The answer's URL (a redirect's, maybe) is shown as any URL is.
+  const response = toResponse({ ...answer, url: maskUrl(answer.url, options.secretParams) });
   const { idempotencyKey, method, url } = describe(intent, options);
   if (refusal === undefined) {
     // The request in the error names what was sent, never with its credentials.

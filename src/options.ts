@@ -1,6 +1,6 @@
 import type { Hooks, SearchParamsOption } from 'ky';
 import type { Classifier } from './classify.js';
-import { DEFAULT_SECRET_PARAMS, isCredentialHeader } from './credentials.js';
+import { isKeyHeaderName, isSecretName, secretNames } from './credentials.js';
 import type { DurableEvents } from './events.js';
 import type { Sha256 } from './fingerprint.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
@@ -36,7 +36,10 @@ export interface ClientOptions {
   keyTtlMs?: number;
   /** Longest key accepted. Default 255 (seed 003: 128). */
   maxKeyLength?: number;
-  /** Header carrying the key. Default `Idempotency-Key`. */
+  /**
+   * Header carrying the key. Default `Idempotency-Key`. A header the secret rule calls a
+   * credential (`X-Api-Key`, `Authorization`) is refused: the key is shown and journaled.
+   */
   keyHeader?: string;
   /** `'token'` (default, the bare key) or `'sf-string'` (quoted, as the IETF draft writes it). */
   keyFormat?: KeyFormat;
@@ -49,7 +52,11 @@ export interface ClientOptions {
   origins?: readonly string[];
   /** Request headers kept with the intent, for recovery; `content-type` always is. Credentials are refused. */
   persistHeaders?: readonly string[];
-  /** Query parameters masked wherever a URL is shown, besides the defaults: api_key, apikey, key, token, access_token, signature, sig, password, secret. */
+  /**
+   * More names held secret, besides every name the rule calls one (see `src/credentials.ts`: any
+   * name containing token, secret, key, auth, code, session, password…): their values are masked
+   * wherever a URL is shown (query and fragment), and headers so named are never journaled.
+   */
   secretParams?: readonly string[];
   /** How long an owner's claim on an intent lasts, ms; renewed while it works. Default 30 000. */
   leaseMs?: number;
@@ -129,6 +136,7 @@ export interface NormalizedOptions {
   /** Undefined when the client has neither prefix nor baseUrl nor origins: it may not recover. */
   origins: readonly string[] | undefined;
   persistHeaders: ReadonlySet<string>;
+  /** The client's own secret names, as `isSecretName` takes them (`secretNames`). */
   secretParams: ReadonlySet<string>;
   leaseMs: number;
   retryBudget: RetryBudget | undefined;
@@ -191,22 +199,55 @@ const EVENT_NAMES = [
   'start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'ownerWait', 'unstoredAnswer', 'end', 'recovery', 'error', 'traceparent',
 ] as const satisfies ReadonlyArray<keyof DurableEvents>;
 
-/** Headers as the Headers class takes them; its own error could repeat a value (a token), so ours names none. */
-function headerSet(value: HeadersInit | undefined): Headers {
-  try {
-    return new Headers(value);
-  } catch {
-    throw new TypeError('headers must be valid HTTP headers (token names; values without line breaks), as the Headers class accepts them.');
+/**
+ * Adds `source` to `headers`, one header at a time. The Headers class's own error repeats the
+ * value it refuses, which may be a token: ours names the header and says what is wrong, and
+ * repeats no value — nor a name that is no header name (a value pasted in its place, maybe).
+ */
+export function addHeaders(option: string, headers: Headers, source: HeadersInit | undefined): Headers {
+  if (source === undefined) return headers;
+  if (source instanceof Headers) {
+    source.forEach((value, name) => headers.set(name, value));
+    return headers;
   }
+  if (typeof source !== 'object' || source === null) throw new TypeError(`${option} must be a Headers, an array of [name, value] pairs or a record.`);
+  const pairs: Iterable<unknown> = Symbol.iterator in source ? (source as Iterable<unknown>) : Object.entries(source);
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`${option}: each header must be a [name, value] pair.`);
+    const [name, value] = pair as [unknown, unknown];
+    if (typeof name !== 'string' || !HEADER_NAME.test(name)) {
+      throw new TypeError(`${option}: a header name is not an HTTP token (letters, digits and !#$%&'*+.^_\`|~-); it is not repeated here.`);
+    }
+    try {
+      headers.set(name, value as string);
+    } catch {
+      throw new TypeError(
+        `${option}: the value of header "${name}" is not a valid HTTP header value (a line break, a NUL or another character fetch refuses); the value is not repeated here.`,
+      );
+    }
+  }
+  return headers;
 }
 
-/** Header names for the journal: lower-cased, never a credential. */
-export function persistableHeaders(name: string, value: unknown, fallback: readonly string[]): Set<string> {
+/** Header names for the journal: lower-cased, never one the secret rule calls a credential (`extra`: the client's `secretParams`). */
+export function persistableHeaders(name: string, value: unknown, fallback: readonly string[], extra?: ReadonlySet<string>): Set<string> {
   const names = new Set(stringList(name, value, fallback).map((header) => headerName(name, header).toLowerCase()));
   for (const header of names) {
-    if (isCredentialHeader(header)) throw new TypeError(`${name} cannot include "${header}": credentials are never journaled.`);
+    if (isSecretName(header, extra)) throw new TypeError(`${name} cannot include "${header}": credentials are never journaled.`);
   }
   return names;
+}
+
+/** The key header: a header name, and no credential's — the key is journaled and shown (`isKeyHeaderName`). */
+function keyHeaderOption(value: unknown): string {
+  const header = headerName('keyHeader', value ?? 'Idempotency-Key');
+  if (!isKeyHeaderName(header)) {
+    throw new TypeError(
+      `keyHeader cannot be "${header}": that header may carry a credential, and the idempotency key is journaled and shown in errors, events, pending() and the CLI. ` +
+        'Name the header your API reads the key from (Idempotency-Key, X-Idempotency-Key…).',
+    );
+  }
+  return header;
 }
 
 /** An absolute http(s) URL without userinfo, as a string; undefined stays undefined. */
@@ -277,26 +318,27 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
   const origins = originList(options.origins, prefix, baseUrl);
   if (options.autoRecover && origins === undefined) throw new TypeError('autoRecover needs to know where recovery may send: give the client `prefix`, `baseUrl` or `origins`.');
   const maxKeyLength = positiveInteger('maxKeyLength', options.maxKeyLength, 255, 65_536, 'characters');
+  const secretParams = secretNames(stringList('secretParams', options.secretParams, []));
   const checked = {
     ...options,
     prefix,
     baseUrl,
-    headers: headerSet(options.headers),
+    headers: addHeaders('headers', new Headers(), options.headers),
     sha256: platform.sha256,
     retry: normalizeRetry(options.retry),
     timeout: timeLimit('timeout', options.timeout, 10_000),
     totalTimeout: timeLimit('totalTimeout', options.totalTimeout, false),
     keyTtlMs: positiveInteger('keyTtlMs', options.keyTtlMs, 24 * 60 * 60 * 1000, TEN_YEARS_MS, 'milliseconds'),
     maxKeyLength,
-    keyHeader: headerName('keyHeader', options.keyHeader ?? 'Idempotency-Key'),
+    keyHeader: keyHeaderOption(options.keyHeader),
     keyFormat,
     scope,
     origins,
     // The content type describes the stored bytes (a FormData's boundary is written in them): kept
     // whatever the list says, or a resent body could not be read.
-    persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, []).add('content-type'),
-    // Added to the defaults, never instead of them: naming one more secret must not unmask `token`.
-    secretParams: new Set([...DEFAULT_SECRET_PARAMS, ...stringList('secretParams', options.secretParams, [])].map((name) => name.toLowerCase())),
+    persistHeaders: persistableHeaders('persistHeaders', options.persistHeaders, [], secretParams).add('content-type'),
+    // Added to the rule, never instead of it: naming one more secret must not unmask `token`.
+    secretParams,
     leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
     retryBudget: options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget ?? {}),
     replayHeaders: stringList('replayHeaders', options.replayHeaders, []).map((header) => headerName('replayHeaders', header)),

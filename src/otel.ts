@@ -3,7 +3,7 @@
  *
  * A span per logical operation (`durable-fetch POST`), and under it a client span per attempt
  * following the HTTP client semantic conventions (`http.request.method`, `url.full` — with
- * credential-like query values masked —, `server.address`, `http.response.status_code`,
+ * secret query and fragment values masked —, `server.address`, `http.response.status_code`,
  * `error.type`, `http.request.resend_count`). The operation span carries the idempotency key,
  * whether the answer was a replay or came from the journal, and the intent's final state.
  * Everything is built from the client's events, so a client without it pays nothing.

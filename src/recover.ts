@@ -7,6 +7,7 @@
  * the intent's own key header and format, its stored headers and the client's credentials of this
  * moment. Anything else is reported as `skipped`, never sent.
  */
+import { maskUrl } from './credentials.js';
 import { IdempotencyError } from './errors.js';
 import { timeLimit, whenAborted } from './time-limit.js';
 import { emit } from './events.js';
@@ -24,7 +25,7 @@ export interface PendingIntent {
   id: string;
   idempotencyKey: string;
   method: string;
-  /** As sent, with credential-like query values masked. */
+  /** As sent, with the values of secret-named query and fragment parameters masked (and userinfo removed). */
   url: string;
   origin: string;
   state: 'pending' | 'expired';
@@ -68,10 +69,11 @@ export interface RelayOptions extends Omit<RecoverOptions, 'onProgress'> {
 
 export interface RecoveryOutcome {
   idempotencyKey: string;
-  /** `skipped`: outside this client's scope or origins, not sent. */
+  /** `skipped`: outside this client's scope or origins, or its URL carries `user:password@`; not sent. */
   state: 'succeeded' | 'failed' | 'expired' | 'pending' | 'skipped';
-  /** As sent, with credential-like query values masked. */
+  /** As sent, masked as every URL shown is (see `pending()`). */
   url: string;
+  /** Its `url` masked as well. */
   response?: DurableResponse;
   error?: unknown;
 }
@@ -85,7 +87,8 @@ export async function listPending(options: NormalizedOptions): Promise<PendingIn
 function toPendingIntent(intent: IntentSummary, options: NormalizedOptions): PendingIntent {
   const { scope, id, idempotencyKey, method, origin, state, attempts, createdAt, updatedAt, expiresAt, leaseUntil } = intent;
   const { url } = describe(intent, options);
-  const shown: PendingIntent = { scope, id, idempotencyKey, method, url, origin, state: state as PendingIntent['state'], attempts, createdAt, updatedAt, expiresAt, leaseUntil };
+  // The recorded origin is shown as a URL is: a row written by hand may hold anything.
+  const shown: PendingIntent = { scope, id, idempotencyKey, method, url, origin: maskUrl(origin, options.secretParams), state: state as PendingIntent['state'], attempts, createdAt, updatedAt, expiresAt, leaseUntil };
   if (intent.owner === null && leaseUntil > Date.now()) shown.parkedUntil = leaseUntil;
   return shown;
 }
@@ -230,7 +233,7 @@ async function finishClaimed(
   // Stores select by the recorded `origin`; what counts is where the URL would send it (a row
   // written by hand or by another program may disagree). Released untouched, reported, not sent.
   const target = sendsTo(intent);
-  if (!origins.includes(target)) {
+  if (!origins.includes(target) || hasUserinfo(intent)) {
     await lease.finish({ owner: null, leaseMs: transport.retryLaterMs ?? 0 });
     return skip(intent, target, origins, options);
   }
@@ -271,13 +274,27 @@ function sendsTo(intent: Pick<Intent, 'url'>): string {
   }
 }
 
-/** An intent this client may not send: reported (event and outcome), left as it is. */
+/**
+ * A URL with `user:password@`, which the client refuses before journaling: a row written by
+ * another program. fetch would refuse it too, repeating it whole in its error.
+ */
+function hasUserinfo(intent: Pick<Intent, 'url'>): boolean {
+  try {
+    const url = new URL(intent.url);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** An intent this client may not send (another origin, or credentials in its URL): reported (event and outcome), left as it is. */
 function skip(intent: IntentSummary, target: string, origins: readonly string[], options: NormalizedOptions): RecoveryOutcome {
   const about = describe(intent, options);
-  const error = new IdempotencyError(
-    `Intent of key "${intent.idempotencyKey}" is for ${target}, which this client may not send to (origins: ${origins.join(', ')}); skipped, not sent.`,
-    { idempotencyKey: intent.idempotencyKey },
-  );
+  const { idempotencyKey } = intent;
+  const why = origins.includes(target)
+    ? 'carries credentials in its URL (user:password@), which durable-fetch never sends'
+    : `is for ${maskUrl(target, options.secretParams)}, which this client may not send to (origins: ${origins.join(', ')})`;
+  const error = new IdempotencyError(`Intent of key "${idempotencyKey}" ${why}; skipped, not sent.`, { idempotencyKey });
   emit(options.on, 'recovery', { ...about, state: 'skipped', error });
   return { idempotencyKey: intent.idempotencyKey, state: 'skipped', url: about.url, error };
 }
@@ -286,7 +303,7 @@ function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, .
   const { idempotencyKey, url } = describe(intent, options);
   const outcome: RecoveryOutcome = { idempotencyKey, state: state as RecoveryOutcome['state'], url };
   if (error !== undefined) outcome.error = error;
-  else if (answer !== undefined) outcome.response = toDurableResponse({ answer, idempotencyKey, ...details });
+  else if (answer !== undefined) outcome.response = toDurableResponse({ answer: { ...answer, url: maskUrl(answer.url, options.secretParams) }, idempotencyKey, ...details });
   return outcome;
 }
 

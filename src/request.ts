@@ -2,8 +2,8 @@ import type { SearchParamsOption } from 'ky';
 import { bufferBody } from './body.js';
 import { fingerprint } from './fingerprint.js';
 import { formatKey, generateKey, validateKey } from './key.js';
-import { isCredentialHeader } from './credentials.js';
-import { type CallOptions, type NormalizedOptions, persistableHeaders, refuseUserinfo, timeLimit } from './options.js';
+import { isSecretName } from './credentials.js';
+import { addHeaders, type CallOptions, type NormalizedOptions, persistableHeaders, refuseUserinfo, timeLimit } from './options.js';
 import { normalizeRetry, type RetryPolicy } from './retry.js';
 import { intentId, type KeyFormat } from './stores/store.js';
 
@@ -59,23 +59,18 @@ function toEntries(params: SearchParamsOption): Iterable<[string, string]> {
     .map(([name, value]) => [name, String(value)]);
 }
 
+/** Later sources win. An invalid header is a TypeError naming it, never repeating its value (see `addHeaders`). */
 export function mergeHeaders(...sources: Array<HeadersInit | undefined>): Headers {
   const headers = new Headers();
-  const add = (value: string, name: string) => headers.set(name, value);
-  for (const source of sources) {
-    if (source === undefined) continue;
-    // A Headers or a record is read as it is; only pairs need the Headers class to read them.
-    if (source instanceof Headers) source.forEach(add);
-    else if (Array.isArray(source)) new Headers(source).forEach(add);
-    else for (const [name, value] of Object.entries(source)) headers.set(name, value);
-  }
+  for (const source of sources) addHeaders('headers', headers, source);
   return headers;
 }
 
-export function pickPersisted(headers: Headers, allowed: ReadonlySet<string>): Record<string, string> {
+/** `extra`: the client's `secretParams`, held secret as header names too. */
+export function pickPersisted(headers: Headers, allowed: ReadonlySet<string>, extra?: ReadonlySet<string>): Record<string, string> {
   const kept: Record<string, string> = {};
   headers.forEach((value, name) => {
-    if (allowed.has(name) && !isCredentialHeader(name)) kept[name] = value;
+    if (allowed.has(name) && !isSecretName(name, extra)) kept[name] = value;
   });
   return kept;
 }
@@ -115,7 +110,7 @@ export async function prepareCall(method: string, input: string | URL, call: Cal
   }
   headers.set(options.keyHeader, formatKey(idempotencyKey, options.keyFormat));
   const persist =
-    call.persistHeaders === undefined ? options.persistHeaders : new Set([...options.persistHeaders, ...persistableHeaders('persistHeaders', call.persistHeaders, [])]);
+    call.persistHeaders === undefined ? options.persistHeaders : new Set([...options.persistHeaders, ...persistableHeaders('persistHeaders', call.persistHeaders, [], options.secretParams)]);
 
   return {
     scope: options.scope,
@@ -126,7 +121,7 @@ export async function prepareCall(method: string, input: string | URL, call: Cal
     method,
     url,
     headers,
-    persistedHeaders: pickPersisted(headers, persist),
+    persistedHeaders: pickPersisted(headers, persist, options.secretParams),
     body: buffered.bytes,
     fingerprint: await fingerprint(method, url, buffered.fingerprintBytes ?? buffered.bytes, options.sha256),
     timeout: timeLimit('timeout', call.timeout, options.timeout),

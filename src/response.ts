@@ -1,4 +1,4 @@
-import { isCredentialHeader } from './credentials.js';
+import { isSecretName } from './credentials.js';
 import type { StoredResponse } from './stores/store.js';
 
 /** A standard Response, plus what the operation did. */
@@ -81,11 +81,11 @@ export function toDurableResponse({ answer, idempotencyKey, replayed = false, at
   return new CallResponse(answer, idempotencyKey, replayed, attempts);
 }
 
-/** A journaled answer keeps no credential (Set-Cookie above all). */
-export function toStoredResponse(answer: Answer): StoredResponse {
+/** A journaled answer keeps no credential (Set-Cookie above all); `extra`: the client's `secretParams`. */
+export function toStoredResponse(answer: Answer, extra?: ReadonlySet<string>): StoredResponse {
   const headers: Record<string, string> = {};
   answer.headers.forEach((value, name) => {
-    if (!isCredentialHeader(name)) headers[name] = value;
+    if (!isSecretName(name, extra)) headers[name] = value;
   });
   return { status: answer.status, statusText: answer.statusText, headers, body: answer.bytes };
 }

@@ -274,6 +274,47 @@ describe('errors, in one line', () => {
       expect(stderr).not.toContain('hunter2');
     }
   });
+
+  it.each([
+    ['--redis', 'redis//:hunter2@db.internal', /--redis URL is not a URL \(redis:\/\/\[\[user\]:password@\]host/],
+    ['--redis', 'redis://:hunter2%zz@db.internal', /--redis URL has a user or password that is not valid percent-encoding/],
+    ['--redis', 'http://:hunter2@db.internal', /--redis URL has the scheme http:, not redis: or rediss:/],
+    ['--redis', 'redis://:hunter2@db.internal/app', /--redis URL has a path that is no database number/],
+    ['--postgres', 'postgres://app:hunter2@db.internal:port/app', /--postgres URL is not a URL pg can read/],
+    ['--postgres', 'postgres//app:hunter2@db.internal/app', /--postgres URL is not a URL .* nor a socket path/],
+  ])('a malformed %s URL (%s) is one line naming what is wrong, without the URL, exit 2', async (option, url, message) => {
+    const { code, stdout, stderr } = await cli('list', option, url);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+    expect(stderr).not.toMatch(/hunter2|db\.internal/);
+  });
+
+  it('an unreachable fleet store is named by its URL without the password, exit 1', async () => {
+    for (const [option, url, shown] of [
+      ['--postgres', 'postgres://app:hunter2@127.0.0.1:1/app?sslpassword=hunter3', 'cannot connect to PostgreSQL at postgres://127.0.0.1:1/app?sslpassword=***:'],
+      ['--redis', 'redis://app:hunter2@127.0.0.1:1', 'cannot read the Redis journal at redis://127.0.0.1:1:'],
+    ] as const) {
+      const { code, stderr } = await cli('list', option, url);
+      expect(code).toBe(1);
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(stderr).toContain(shown);
+      expect(stderr).not.toMatch(/hunter|app@/);
+    }
+  });
+
+  it('the bin says it in one line too, with no stack trace', async () => {
+    const work = await tempDir();
+    for (const [option, url] of [['--redis', 'redis//:hunter2@x'], ['--postgres', 'postgres://app:hunter2@x:port/app']]) {
+      const { code, stdout, stderr } = await bin(['list', option!, url!], work);
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(/^durable-fetch: --(redis|postgres) URL /);
+      expect(stderr).not.toMatch(/hunter2|node:internal/);
+    }
+  });
 });
 
 describe('the fleet stores’ journals', () => {

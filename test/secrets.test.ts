@@ -1,10 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { createClient, memoryStore, type ClientOptions, type DurableEvents, type IntentStore } from '../src/index.js';
 import { sqliteStore } from '../src/node.js';
+import { postgresStore } from '../src/stores/postgres.js';
+import { redisStore } from '../src/stores/redis.js';
+import { makeIntent } from '../src/testing/intents.js';
 import { type RawRequest, useRawServer } from './support/raw-server.js';
 import { tempDir } from './support/sqlite.js';
 
@@ -50,7 +55,8 @@ async function filesUnder(dir: string): Promise<Array<{ name: string; bytes: Buf
   return Promise.all(names.filter((entry) => entry.isFile()).map(async (entry) => ({ name: entry.name, bytes: await readFile(join(entry.parentPath, entry.name)) })));
 }
 
-const DEFAULT_PARAMS = ['api_key', 'apikey', 'key', 'token', 'access_token', 'signature', 'sig', 'password', 'secret'];
+/** Some of the names the secret rule holds secret (test/credentials.unit.test.ts has them all). */
+const RULE_PARAMS = ['api_key', 'apikey', 'key', 'token', 'access_token', 'signature', 'sig', 'password', 'secret', 'client_secret', 'refresh_token', 'code'];
 
 describe('userinfo in the request URL', () => {
   it.each([
@@ -71,7 +77,7 @@ describe('credential-like query parameters', () => {
   const clientWith = (store: IntentStore, lines: string[], options: ClientOptions = {}) =>
     createClient({ prefix: server.url, store, retry: { limit: 0 }, on: capturing(lines), ...options });
 
-  it.each([...DEFAULT_PARAMS, 'API_KEY', 'Token'])('%s is sent as is, journaled as sent, and masked in errors, events and pending()', async (name) => {
+  it.each([...RULE_PARAMS, 'API_KEY', 'Token'])('%s is sent as is, journaled as sent, and masked in errors, events and pending()', async (name) => {
     server.answer(byPath);
     const store = memoryStore();
     const lines: string[] = [];
@@ -87,33 +93,33 @@ describe('credential-like query parameters', () => {
     expect(shown([error, lines, pending])).not.toContain(secret);
   });
 
-  it('a name given in secretParams is masked too, and the default names still are', async () => {
+  it('a name given in secretParams is masked too, and the rule’s names still are', async () => {
     server.answer(byPath);
     const store = memoryStore();
     const lines: string[] = [];
-    const client = clientWith(store, lines, { secretParams: ['session_ref'] });
-    const error = await client.post('v1/fail', { json: {}, searchParams: { session_ref: 'PLANTED_custom', token: 'PLANTED_token' } }).catch((caught: unknown) => caught);
+    const client = clientWith(store, lines, { secretParams: ['shop_ref'] });
+    const error = await client.post('v1/fail', { json: {}, searchParams: { shop_ref: 'PLANTED_custom', token: 'PLANTED_token' } }).catch((caught: unknown) => caught);
 
-    expect(server.requests[0]?.path).toBe('/v1/fail?session_ref=PLANTED_custom&token=PLANTED_token');
-    expect((error as Error).message).toContain('/v1/fail?session_ref=***&token=***');
+    expect(server.requests[0]?.path).toBe('/v1/fail?shop_ref=PLANTED_custom&token=PLANTED_token');
+    expect((error as Error).message).toContain('/v1/fail?shop_ref=***&token=***');
     expect(shown([error, lines])).not.toMatch(/PLANTED/);
   });
 
-  it('the CLI masks the default names, and a name given with --secret-param', async () => {
+  it('the CLI masks the rule’s names, and a name given with --secret-param', async () => {
     server.answer(byPath);
     const dir = await tempDir();
     const store = sqliteStore(join(dir, 'intents.db'));
-    await clientWith(store, [], { secretParams: ['session_ref'] })
-      .post('v1/drop', { json: {}, searchParams: { session_ref: 'PLANTED_custom', access_token: 'PLANTED_token' } })
+    await clientWith(store, [], { secretParams: ['shop_ref'] })
+      .post('v1/drop', { json: {}, searchParams: { shop_ref: 'PLANTED_custom', access_token: 'PLANTED_token' } })
       .catch(() => undefined);
     await store.close();
 
-    const table = await cli('list', dir, '--secret-param', 'session_ref');
-    const json = await cli('list', dir, '--json', '--secret-param=session_ref');
-    expect(table).toContain('/v1/drop?session_ref=***&access_token=***');
+    const table = await cli('list', dir, '--secret-param', 'shop_ref');
+    const json = await cli('list', dir, '--json', '--secret-param=shop_ref');
+    expect(table).toContain('/v1/drop?shop_ref=***&access_token=***');
     expect(shown([table, json])).not.toMatch(/PLANTED/);
-    // Without being told, the CLI cannot know the name: the defaults are still masked.
-    expect(await cli('list', dir)).toContain('session_ref=PLANTED_custom&access_token=***');
+    // Without being told, the CLI cannot know the name: the rule’s are still masked.
+    expect(await cli('list', dir)).toContain('shop_ref=PLANTED_custom&access_token=***');
   });
 });
 
@@ -155,14 +161,14 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
       prefix: server.url,
       store,
       headers: { Authorization: 'Bearer PLANTED_bearer_c63', 'X-Api-Key': 'PLANTED_apikey_header_d74' },
-      secretParams: ['session_ref'],
+      secretParams: ['shop_ref'],
       retry: { limit: 1, delay: () => 0 },
       timeout: 5_000,
       on: capturing(lines),
     };
     const api = createClient(options);
     const perCall = { headers: { Cookie: 'session=PLANTED_cookie_e85', 'X-Session-Id': 'PLANTED_sessionid_f96' } };
-    const query = { token: 'PLANTED_query_token_0a7', session_ref: 'PLANTED_custom_param_1b8' };
+    const query = { token: 'PLANTED_query_token_0a7', shop_ref: 'PLANTED_custom_param_1b8' };
     const shownThings: unknown[] = [];
     const failure = (call: Promise<unknown>) => call.then(() => expect.unreachable('the call should fail'), (error: unknown) => void shownThings.push(error));
 
@@ -192,7 +198,7 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
 
     const whileOpen = await filesUnder(journal);
     await api.close();
-    const cliOutput = [await cli('list', journal, '--secret-param', 'session_ref'), await cli('list', journal, '--json', '--secret-param', 'session_ref')];
+    const cliOutput = [await cli('list', journal, '--secret-param', 'shop_ref'), await cli('list', journal, '--json', '--secret-param', 'shop_ref')];
     const afterClose = await filesUnder(journal);
 
     expect(whileOpen.map((file) => file.name)).toEqual(expect.arrayContaining(['intents.db', 'intents.db-wal', 'intents.db-shm']));
@@ -205,5 +211,206 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
     for (const { name, bytes } of [...whileOpen, ...afterClose]) {
       for (const secret of neverStored) expect(bytes.includes(secret), `${secret} in ${name}`).toBe(false);
     }
+  });
+});
+
+/** Every event there is, each payload as a logger would write it: JSON with errors spelled out, and as console.log prints it. */
+function everyEvent(lines: string[]): DurableEvents {
+  const log = (name: string) => (event: unknown) => void lines.push(`${name} ${reveal(event)}`);
+  return {
+    start: log('start'), attempt: log('attempt'), attemptEnd: log('attemptEnd'), retry: log('retry'), throttle: log('throttle'),
+    replay: log('replay'), journalAnswer: log('journalAnswer'), ownerWait: log('ownerWait'), unstoredAnswer: log('unstoredAnswer'),
+    end: log('end'), recovery: log('recovery'), error: log('error'),
+    traceparent: (event) => void lines.push(`traceparent ${reveal(event)}`),
+  };
+}
+
+/**
+ * All a person or a log could see of a value: JSON.stringify with every Error spelled out (name,
+ * message, stack, its own fields, its request's and response's URLs, its cause, all the way
+ * down), Responses and Requests by URL; and util.inspect, as console.log or a crash prints it.
+ */
+function reveal(value: unknown): string {
+  const json = JSON.stringify(value, (_key, item: unknown) => {
+    if (item instanceof Response) return { response: item.url, status: item.status };
+    if (item instanceof Request) return { request: item.url, method: item.method };
+    if (!(item instanceof Error)) return item;
+    const { request, response, cause } = item as Error & { request?: Request; response?: Response };
+    return { ...item, name: item.name, message: item.message, stack: item.stack, string: String(item), request, response, cause };
+  });
+  return `${json}\n${inspect(value, { depth: 12 })}`;
+}
+
+/** The CLI in-process: its exit code, and all it printed. */
+async function cliRun(...args: string[]): Promise<{ code: number; text: string }> {
+  let text = '';
+  const code = await main(args, (line) => (text += `${line}\n`), (line) => (text += `${line}\n`));
+  return { code, text };
+}
+
+/** Query names that reached errors, events, pending(), recovery outcomes and the CLI unmasked before the rule was one. */
+const LEAKED_NAMES = [
+  'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'X-Goog-Signature', 'X-Goog-Credential', 'client_secret', 'refresh_token',
+  'id_token', 'api-key', 'session_id', 'auth', 'jwt', 'code', 'sig',
+];
+
+describe('every text the package makes, in runs with secrets planted everywhere, holds none of them', () => {
+  it('errors of every kind, every event, pending(), recover() outcomes, the CLI, store errors', { timeout: 60_000 }, async () => {
+    let busy = true;
+    server.answer((request, res) => {
+      const path = request.path.split(/[?#]/)[0];
+      if (path === '/v1/drop' && busy) return void res.socket?.destroy();
+      if (path === '/v1/stall' && busy) return; // never answered
+      if (path === '/v1/fail') return void res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"amount_invalid"}');
+      if (path === '/v1/busy' && busy) return void res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}');
+      const replayed = path === '/v1/replayed' ? { 'idempotent-replayed': 'true' } : {};
+      res.writeHead(201, { 'content-type': 'application/json', ...replayed });
+      res.end(path === '/v1/big' ? JSON.stringify({ padding: 'x'.repeat(4096) }) : '{"id":"po_1"}');
+    });
+    const dir = await tempDir();
+    const journal = join(dir, '.idempotency');
+    const store = sqliteStore(join(journal, 'intents.db'));
+    const lines: string[] = [];
+    const errors: unknown[] = [];
+    const shownThings: unknown[] = [];
+    const failure = async (call: () => unknown) => {
+      try {
+        await call();
+      } catch (error) {
+        errors.push(error);
+        return;
+      }
+      expect.unreachable('the call should fail');
+    };
+    const query: Record<string, string> = Object.fromEntries(LEAKED_NAMES.map((name, n) => [name, `PLANTED_query_${n}`]));
+    query.amount = '5';
+    const options: ClientOptions = {
+      prefix: server.url,
+      store,
+      headers: { Authorization: 'Bearer PLANTED_bearer', 'X-Api-Key': 'PLANTED_apikey_header' },
+      retry: { limit: 1, delay: () => 0 },
+      timeout: 400,
+      on: everyEvent(lines),
+    };
+    const api = createClient(options);
+    const call = (extra: Record<string, unknown> = {}) => ({
+      json: { amount: 1 },
+      searchParams: query,
+      headers: { Cookie: 'sid=PLANTED_cookie', 'X-Session-Id': 'PLANTED_session_header' },
+      ...extra,
+    });
+    const fragment = '#access_token=PLANTED_fragment_token&state=s1&expires_in=60';
+
+    // Succeeds, is answered from the journal, marked a replay by the server.
+    expect((await api.post(`v1/ok${fragment}`, call({ idempotencyKey: 'run-ok' }))).status).toBe(201);
+    await api.flush();
+    expect((await api.post(`v1/ok${fragment}`, call({ idempotencyKey: 'run-ok' }))).replayed).toBe(true);
+    expect((await api.post('v1/replayed', call())).replayed).toBe(true);
+    // HTTPError, network error, timeout, 503 retried then HTTPError, mismatch, invalid key.
+    await failure(() => api.post('v1/fail', call()));
+    await failure(() => api.post(`v1/drop${fragment}`, call({ idempotencyKey: 'run-drop' })));
+    await failure(() => api.post('v1/stall', call({ idempotencyKey: 'run-stall' })));
+    await failure(() => api.post('v1/busy', call({ idempotencyKey: 'run-busy' })));
+    await failure(() => api.post(`v1/ok${fragment}`, call({ idempotencyKey: 'run-ok', json: { amount: 2 } })));
+    await failure(() => api.post('v1/ok', call({ idempotencyKey: ' padded ' })));
+    // Headers whose values fetch refuses: named, never repeated.
+    await failure(() => api.post('v1/ok', call({ headers: { 'X-Api-Key': 'PLANTED_nul_value\0' } })));
+    await failure(() => api.post('v1/ok', call({ headers: [['X-Evil', 'PLANTED_crlf_value\r\nX-Injected: 1']] })));
+    // Plain requests: ky's own errors, masked too.
+    await failure(() => api.get('v1/fail', { searchParams: query, retry: 0 }));
+    await failure(() => api.get('v1/drop', { searchParams: query, retry: 0 }));
+    // Expired: the key's TTL passed while the intent was pending.
+    const shortLived = createClient({ ...options, keyTtlMs: 1 });
+    await failure(() => shortLived.post('v1/drop', call({ idempotencyKey: 'run-expired' })));
+    await sleep(10);
+    await failure(() => shortLived.post('v1/drop', call({ idempotencyKey: 'run-expired' })));
+    // The retry budget stops a retry.
+    await failure(() => createClient({ ...options, retryBudget: { capacity: 4, retryCost: 5 } }).post('v1/busy', call()));
+    // Another owner holds the key: ownerWait, then the wait ends (totalTimeout).
+    const holder = createClient({ ...options, timeout: 1_500, retry: 0 }).post('v1/stall', call({ idempotencyKey: 'run-held' }));
+    const held = holder.catch((error: unknown) => void errors.push(error));
+    while (!server.requests.some((request) => request.path.startsWith('/v1/stall') && request.headers['idempotency-key'] === 'run-held')) await sleep(10);
+    await failure(() => createClient({ ...options, totalTimeout: 400 }).post('v1/stall', call({ idempotencyKey: 'run-held' })));
+    await held;
+    // An answer too big for the store: settled without it (unstoredAnswer).
+    const small = sqliteStore(join(dir, 'small', 'intents.db'), { maxBodyBytes: 1024 });
+    expect((await createClient({ ...options, store: small }).post('v1/big', call())).status).toBe(201);
+    await small.close();
+    // The store is closed: a store error.
+    const closed = sqliteStore(join(dir, 'closed', 'intents.db'));
+    await closed.close();
+    await failure(() => createClient({ ...options, store: closed }).post('v1/ok', call()));
+
+    // Rows written by hand: userinfo in the URL, secrets in query and fragment, userinfo in the origin.
+    const planted = [
+      makeIntent({ scope: 'default', idempotencyKey: 'planted-userinfo', origin: server.url,
+        url: `http://PLANTED_row_user:PLANTED_row_pass@${new URL(server.url).host}/v1/ok?token=PLANTED_row_token#code=PLANTED_row_code` }),
+      makeIntent({ scope: 'default', idempotencyKey: 'planted-query', origin: server.url,
+        url: `${server.url}/v1/ok?client_secret=PLANTED_row_secret&n=1#id_token=PLANTED_row_idtoken` }),
+      // Its id is opaque, handed back to resolve() as it is: written here as the client writes ids.
+      makeIntent({ scope: 'default', idempotencyKey: 'planted-origin', id: 'POST http://elsewhere.test/v1/ok planted-origin', origin: 'http://PLANTED_origin_user:PLANTED_origin_pass@elsewhere.test',
+        url: 'http://PLANTED_origin_user:PLANTED_origin_pass@elsewhere.test/v1/ok?jwt=PLANTED_origin_jwt' }),
+    ];
+    for (const intent of planted) await store.create(intent);
+
+    const pending = await api.pending();
+    expect(pending.map((intent) => intent.idempotencyKey)).toEqual(expect.arrayContaining(['run-drop', 'run-expired', 'planted-userinfo', 'planted-query', 'planted-origin']));
+    shownThings.push(pending);
+    busy = false;
+    const outcomes = await createClient(options).recover();
+    shownThings.push(outcomes);
+    expect(Object.fromEntries(outcomes.map((outcome) => [outcome.idempotencyKey, outcome.state]))).toMatchObject({
+      'run-drop': 'succeeded', 'run-stall': 'succeeded', 'run-busy': 'succeeded',
+      'planted-userinfo': 'skipped', 'planted-query': 'succeeded', 'planted-origin': 'skipped',
+    });
+    expect(outcomes.find((outcome) => outcome.idempotencyKey === 'planted-query')?.response?.url).toBe(`${server.url}/v1/ok?client_secret=***&n=1`);
+    await api.flush();
+
+    // What was planted was used: sent to the server, or kept in the journal as sent.
+    const sent = server.requests.map((request) => request.path).join('\n');
+    for (const value of Object.values(query).filter((value) => value.startsWith('PLANTED'))) expect(sent).toContain(value);
+    expect(sent).toContain('PLANTED_row_secret');
+    expect(server.requests.some((request) => request.headers.authorization === 'Bearer PLANTED_bearer' && request.headers.cookie === 'sid=PLANTED_cookie')).toBe(true);
+    const urls = (await store.list()).map((intent) => intent.url).join('\n');
+    for (const value of ['PLANTED_fragment_token', 'PLANTED_row_user', 'PLANTED_row_pass', 'PLANTED_origin_jwt']) expect(urls).toContain(value);
+    await api.close();
+
+    const cliOutput = [await cliRun('list', journal), await cliRun('list', journal, '--json')];
+    expect(cliOutput.map((run) => run.code)).toEqual([0, 0]);
+    // Store errors: a URL they cannot use, in the stores and on the command line.
+    const storeErrors: unknown[] = [];
+    for (const open of [
+      () => redisStore({ url: 'redis//:PLANTED_redis_pass@localhost' }),
+      () => redisStore({ url: 'redis://:PLANTED_redis%zz@localhost' }),
+      () => postgresStore({ connectionString: 'postgres://app:PLANTED_pg_pass@localhost:port/app' }),
+    ]) {
+      try {
+        open();
+        expect.unreachable('the store should refuse the URL');
+      } catch (error) {
+        expect(error).toBeInstanceOf(TypeError);
+        storeErrors.push(error);
+      }
+    }
+    const cliErrors = [
+      await cliRun('list', '--redis', 'redis//:PLANTED_cli_redis@localhost'),
+      await cliRun('list', '--postgres', 'postgres://app:PLANTED_cli_pg@localhost:port/app'),
+      await cliRun('list', '--postgres', 'postgres://app:PLANTED_cli_pg@127.0.0.1:1/app'),
+    ];
+    expect(cliErrors.map((run) => run.code)).toEqual([2, 2, 1]);
+
+    // Every kind provoked, and every event heard.
+    const kinds = new Set(errors.map((error) => (error as Error).name));
+    for (const kind of ['HTTPError', 'NetworkError', 'TimeoutError', 'IdempotencyMismatchError', 'IdempotencyKeyInvalidError', 'IdempotencyKeyExpiredError',
+      'RetryBudgetError', 'IdempotencyConflictError', 'IdempotencyStoreError', 'TypeError']) expect(kinds).toContain(kind);
+    const heard = new Set(lines.map((line) => line.split(' ', 1)[0]));
+    for (const name of ['start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'ownerWait', 'unstoredAnswer', 'end', 'recovery', 'traceparent']) {
+      expect(heard, name).toContain(name);
+    }
+
+    const everything = [reveal(errors), ...lines, reveal(shownThings), reveal(cliOutput), reveal(storeErrors), reveal(cliErrors)].join('\n');
+    expect(everything).toContain('client_secret=***');
+    expect(everything).toContain('#access_token=***&state=s1&expires_in=60');
+    expect(everything.match(/PLANTED_\w+/g) ?? []).toEqual([]);
   });
 });

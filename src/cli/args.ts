@@ -18,7 +18,7 @@ export type Command =
       json: boolean;
       /** Only these states; every state when undefined. */
       states: IntentState[] | undefined;
-      /** Query parameters to mask besides the defaults (the clients' `secretParams`), lower-case. */
+      /** Names held secret besides the rule's (the clients' `secretParams`). */
       secretParams: string[];
     };
 

@@ -8,7 +8,7 @@ export class CliError extends Error {
 
   constructor(
     message: string,
-    /** 2: wrong usage or nothing at the path given; 1: the journal is there but cannot be read. */
+    /** 2: wrong usage (a malformed connection URL included) or nothing at the path given; 1: the journal is there but cannot be read. */
     readonly exitCode: 1 | 2,
   ) {
     super(message);

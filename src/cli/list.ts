@@ -2,7 +2,7 @@
  * `durable-fetch list`: the journal's intents, oldest first, as a table for people or JSON for
  * scripts. Reads only; the reader is closed whatever happens.
  */
-import { DEFAULT_SECRET_PARAMS } from '../credentials.js';
+import { secretNames } from '../credentials.js';
 import type { Command } from './args.js';
 import { describeIntent } from './listing.js';
 import { openJournal } from './open-journal.js';
@@ -13,7 +13,7 @@ export async function list(command: Extract<Command, { name: 'list' }>, out: (te
   try {
     const intents = await reader.list(command.states ? { states: command.states } : {});
     const now = Date.now();
-    const secretParams = new Set([...DEFAULT_SECRET_PARAMS, ...command.secretParams]);
+    const secretParams = secretNames(command.secretParams);
     const rows = intents.map((intent) => describeIntent(intent, now, secretParams));
     out(command.json ? JSON.stringify(rows, null, 2) : formatTable(rows));
   } finally {

@@ -11,7 +11,7 @@ export interface ListedIntent {
   idempotencyKey: string;
   state: IntentState;
   method: string;
-  /** As sent, with credential-like query values replaced by `***`. */
+  /** As sent, masked as every URL shown is (`maskUrl`: secret-named query and fragment values, userinfo). */
   url: string;
   createdAt: string;
   ageMs: number;
@@ -29,7 +29,7 @@ export interface ListedIntent {
   keyExpired: boolean;
 }
 
-/** `secretParams`: the query parameters whose values are masked. */
+/** `secretParams`: the names held secret besides the rule's (`--secret-param`), from `secretNames`. */
 export function describeIntent(intent: IntentSummary, now: number, secretParams: ReadonlySet<string>): ListedIntent {
   const leaseRemainingMs = intent.owner === null ? 0 : Math.max(0, intent.leaseUntil - now);
   return {
@@ -37,7 +37,7 @@ export function describeIntent(intent: IntentSummary, now: number, secretParams:
     idempotencyKey: intent.idempotencyKey,
     state: intent.state,
     method: intent.method,
-    url: displayUrl(intent.url, secretParams),
+    url: maskUrl(intent.url, secretParams),
     createdAt: new Date(intent.createdAt).toISOString(),
     ageMs: Math.max(0, now - intent.createdAt),
     attempts: intent.attempts,
@@ -48,23 +48,6 @@ export function describeIntent(intent: IntentSummary, now: number, secretParams:
     expiresAt: new Date(intent.expiresAt).toISOString(),
     keyExpired: now >= intent.expiresAt,
   };
-}
-
-/**
- * The client refuses userinfo before journaling, but the CLI reads whatever is in the file
- * (another version, another writer): it drops userinfo itself rather than trust that, and shows
- * an unparsable URL without its query rather than fail the whole listing.
- */
-function displayUrl(url: string, secretParams: ReadonlySet<string>): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '') return maskUrl(url, secretParams);
-    parsed.username = '';
-    parsed.password = '';
-    return maskUrl(parsed.href, secretParams);
-  } catch {
-    return `${url.split(/[?#]/, 1)[0]?.replace(/\/\/[^/]*@/, '//')} (query hidden: unparsable URL)`;
-  }
 }
 
 /** 42s, 5m, 3h07m, 2d4h: coarse enough to read at a glance. */

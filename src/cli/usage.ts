@@ -11,8 +11,9 @@ Lists the intents of a durable-fetch journal, read-only: safe beside running pro
                 repeat it or give a comma list (--state pending,expired)
   --json        one JSON array, for scripts
   --secret-param NAME
-                one more query parameter whose value is masked (as the clients'
-                secretParams); api_key, token, signature and the like always are
+                one more query or fragment parameter whose value is masked (as
+                the clients' secretParams); any name holding token, secret, key,
+                auth, code, session, password, signature and the like always is
   --postgres URL the postgresStore journal (table durable_fetch_intents unless --table),
                 read in a READ ONLY transaction
   --redis URL   the redisStore journal (key prefix durable-fetch: unless --key-prefix)
@@ -20,9 +21,13 @@ Lists the intents of a durable-fetch journal, read-only: safe beside running pro
 migrate prints the SQL that creates postgresStore's table and indexes, for teams that
 migrate by hand (the store creates them itself when missing).
 
-Columns: state, age, method, URL (credential-like query values masked), attempts, owner
+Columns: state, age, method, URL (secret-named query and fragment values masked, no
+user:password@), attempts, owner
 lease ("held 12s": an owner works on it; "parked 29m": the server asked to wait;
 "free": recovery may claim it), whether the key outlived its TTL (the server may have
 forgotten it), scope, key.
 
-Exit codes: 0 listed; 1 the journal cannot be read; 2 wrong usage or no journal at the path.`;
+A --postgres or --redis URL is never printed with its password.
+
+Exit codes: 0 listed; 1 the journal cannot be read (its database unreachable included);
+2 wrong usage (a malformed --postgres or --redis URL included) or no journal at the path.`;

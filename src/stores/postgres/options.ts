@@ -61,6 +61,10 @@ export function normalizePostgresOptions(options: PostgresStoreOptions): Normali
   }
   const table = tableName(options.table ?? DEFAULT_TABLE, options.schema);
   if (pool !== undefined) return { pool, ownsPool: false, table };
+  const problem = connectionStringProblem(connectionString);
+  if (problem !== undefined) {
+    throw new TypeError(`postgresStore: \`connectionString\` ${problem}; it is not repeated here, as it may hold a password.`);
+  }
   const ownPool = new pg.Pool({
     connectionString,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
@@ -71,6 +75,28 @@ export function normalizePostgresOptions(options: PostgresStoreOptions): Normali
   // the next call; without a listener its 'error' event would end the process.
   ownPool.on('error', () => {});
   return { pool: ownPool, ownsPool: true, table };
+}
+
+/**
+ * Why `pg` cannot use `connectionString`, in words that never repeat it; undefined when it can.
+ * pg reads it only when it first connects, and then its error for a malformed URL would carry the
+ * URL; so it is read here, once, by pg's own parser (a Client that is never connected). Besides,
+ * pg resolves a string with no scheme against `postgres://base`: that is refused too.
+ */
+export function connectionStringProblem(connectionString: unknown): string | undefined {
+  if (typeof connectionString !== 'string') return 'must be a string';
+  if (!connectionString.startsWith('/') && !/^[a-z][a-z0-9+.-]*:/i.test(connectionString)) {
+    return 'is not a URL (postgres://user:password@host:port/database) nor a socket path';
+  }
+  try {
+    new pg.Client({ connectionString });
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_INVALID_URL') return 'is not a URL pg can read (postgres://user:password@host:port/database)';
+    if (error instanceof URIError) return 'has a part that is not valid percent-encoding';
+    return `is refused by pg (${typeof code === 'string' ? code : error instanceof Error ? error.name : 'error'})`;
+  }
 }
 
 /** PostgreSQL truncates longer identifiers, and refuses longer NOTIFY channels. */

@@ -92,11 +92,52 @@ export function normalizeRedisOptions(options: RedisStoreOptions): NormalizedRed
     throw new TypeError(`presenceGraceMs must be a whole number of ms from 100 to 60000, got ${String(presenceGraceMs)}.`);
   }
   return {
-    client: client ?? (createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } }) as RedisClient),
+    client: client ?? clientFor(url),
     ownsClient: client === undefined,
     keyPrefix,
     durability,
     maxBodyBytes,
     presenceGraceMs,
   };
+}
+
+/**
+ * node-redis's client for `url`. Its errors for a URL it cannot use repeat the URL, password and
+ * all (`Invalid URL` carries it as `input`): ours says what is wrong, repeats nothing, and has no
+ * cause.
+ */
+function clientFor(url: unknown): RedisClient {
+  const problem = redisUrlProblem(url);
+  if (problem === undefined) {
+    try {
+      return createClient({ url: url as string, disableOfflineQueue: true, socket: { reconnectStrategy } }) as RedisClient;
+    } catch {
+      // Beyond what redisUrlProblem looks at: said without node-redis's words, which may quote the URL.
+    }
+  }
+  throw new TypeError(`redisStore: \`url\` ${problem ?? 'is refused by node-redis'}; the URL is not repeated here, as it may hold a password.`);
+}
+
+/**
+ * Why `url` is no Redis URL node-redis can use (`redis[s]://[[user]:password@]host[:port][/db]`,
+ * or `unix:`), in words that never repeat it; undefined when it may be one.
+ */
+export function redisUrlProblem(url: unknown): string | undefined {
+  if (typeof url !== 'string') return 'must be a string';
+  if (url.startsWith('unix:')) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'is not a URL (redis://[[user]:password@]host[:port][/db])';
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') return `has the scheme ${parsed.protocol}, not redis: or rediss:`;
+  try {
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    return 'has a user or password that is not valid percent-encoding';
+  }
+  if (parsed.pathname.length > 1 && Number.isNaN(Number(parsed.pathname.slice(1)))) return 'has a path that is no database number (/0)';
+  return undefined;
 }
