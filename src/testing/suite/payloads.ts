@@ -49,6 +49,7 @@ export function describePayloads({ withStore, options }: SuiteContext): void {
       const got = await store.get(intent.scope, intent.id);
       expect(sameBytes(got!.body!, body)).toBe(true);
       expect(sameBytes(got!.response!.body, answer)).toBe(true);
-    }));
+      // Tens of MiB each way: a store may take its time, more so on a busy machine.
+    }), 60_000);
   });
 }
