@@ -183,8 +183,9 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
   const signal = signalOf(relayOptions.signal);
   const concurrency = concurrencyOf(relayOptions.concurrency, 8);
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
-  const owner = await options.owner.id();
   const running = new Set<Promise<unknown>>();
+  // A store that cannot be reached skips a round, enlisting this client as an owner included: the relay goes on.
+  const claim = async (limit: number) => options.store.claim(claimRequest(options, await options.owner.id(), origins, states, limit));
   // A store that can tell when intents appear (PostgreSQL's NOTIFY) wakes the relay at once.
   let wake = () => {};
   const unwatch = options.store.watch?.(() => wake());
@@ -193,7 +194,7 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
     const woken = new Promise<void>((resolve) => (wake = resolve));
     const room = concurrency - running.size;
     const askedAt = monotonicNow();
-    const claimed = room > 0 ? await options.store.claim(claimRequest(options, owner, origins, states, room)).catch(() => []) : [];
+    const claimed = room > 0 ? await claim(room).catch(() => []) : [];
     for (const intent of claimed) {
       const work = finishClaimed(own(intent, options, askedAt), options, origins, resendExpired, recoveryTransport(options, pollMs), signal).finally(() => running.delete(work));
       running.add(work);

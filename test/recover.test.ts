@@ -211,6 +211,32 @@ describe('recover() over many intents: concurrency, progress, a stop, and each i
 });
 
 describe('relay()', () => {
+  it('goes on when its store cannot enlist it at first (the store down as the relay starts), and relays once it can', async () => {
+    const store = memoryStore();
+    await leavePending(store, { n: 1 }, 'after-outage');
+    server.reset();
+    let refusals = 1;
+    const flaky: IntentStore = {
+      get: (scope, id) => store.get(scope, id),
+      create: (intent, options) => store.create(intent, options),
+      update: (scope, id, version, change) => store.update(scope, id, version, change),
+      list: (query) => store.list(query),
+      compact: () => store.compact(),
+      close: () => store.close(),
+      claim: (request) => store.claim(request),
+      enlist: async () => {
+        if (refusals-- > 0) throw new Error('Socket closed unexpectedly');
+        return store.enlist!();
+      },
+    };
+    const stop = new AbortController();
+    const relaying = createClient({ prefix: server.url, store: flaky }).relay({ signal: stop.signal, pollMs: 20 });
+    await server.waitForRequests(1);
+    stop.abort();
+    await expect(relaying).resolves.toBeUndefined();
+    expect(server.applied('after-outage')).toBe(1);
+  });
+
   it('returns once stopped, even when the stop comes while it is claiming', async () => {
     const store = memoryStore();
     let claiming: () => void = () => {};
