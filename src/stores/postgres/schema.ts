@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { connectListening } from './connect.js';
 import { DEFAULT_TABLE, type TableName, tableName } from './options.js';
 
 /**
@@ -61,15 +62,19 @@ CREATE INDEX IF NOT EXISTS ${table.index('expiry')} ON ${table.sql} (expires_at)
 export async function ensureTable(pool: pg.Pool, table: TableName): Promise<void> {
   const { rows } = await pool.query('SELECT to_regclass($1) IS NOT NULL AS exists', [table.sql]);
   if (rows[0]?.exists) return;
-  const client = await pool.connect();
+  // A connection lost between statements fails the next one: nothing to do when it is lost.
+  const ignore = () => {};
+  const client = await connectListening(pool, ignore);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`durable-fetch:${table.text}`]);
     await client.query(ddl(table));
     await client.query('COMMIT');
+    client.removeListener('error', ignore);
     client.release();
   } catch (error) {
     // A connection in a failed state is not handed to the next caller.
+    client.removeListener('error', ignore);
     client.release(error as Error);
     throw error;
   }
