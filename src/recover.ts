@@ -176,7 +176,9 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
   const signal = signalOf(relayOptions.signal);
   const concurrency = concurrencyOf(relayOptions.concurrency, 8);
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
-  const owner = await options.owner.id();
+  // Enlisted on the first turn that can (a store that enlists owners may be out of reach now, as
+  // it may be at any later claim): the relay goes on until stopped either way.
+  let owner: string | undefined;
   const running = new Set<Promise<unknown>>();
   // A store that can tell when intents appear (PostgreSQL's NOTIFY) wakes the relay at once.
   let wake = () => {};
@@ -186,7 +188,8 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
     const woken = new Promise<void>((resolve) => (wake = resolve));
     const room = concurrency - running.size;
     const askedAt = monotonicNow();
-    const claimed = room > 0 ? await options.store.claim(claimRequest(options, owner, origins, states, room)).catch(() => []) : [];
+    owner ??= await options.owner.id().catch(() => undefined);
+    const claimed = room > 0 && owner !== undefined ? await options.store.claim(claimRequest(options, owner, origins, states, room)).catch(() => []) : [];
     for (const intent of claimed) {
       const work = finishClaimed(own(intent, options, askedAt), options, origins, resendExpired, recoveryTransport(options, pollMs), signal).finally(() => running.delete(work));
       running.add(work);
