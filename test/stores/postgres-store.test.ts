@@ -1,6 +1,7 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { describe, expect, inject, it, onTestFinished, vi } from 'vitest';
 import { postgresDdl, type PostgresStore, postgresStore } from '../../src/postgres.js';
+import { PayloadTooLargeError } from '../../src/stores/store.js';
 import { describeIntentStore } from '../../src/testing.js';
 import { makeIntent, timeless } from '../../src/testing/intents.js';
 import { startPostgres } from '../../support/postgres.js';
@@ -61,6 +62,26 @@ describe('postgresStore: its table', () => {
   it('refuses options it cannot use, naming them', () => {
     expect(() => postgresStore({})).toThrow(/exactly one of `pool`.*or `connectionString`/);
     expect(() => postgresStore({ connectionString: 'postgres://x', table: 'x'.repeat(60) })).toThrow(/`table` must be 1 to 55 bytes/);
+    for (const maxBodyBytes of [-1, 1.5, Number.NaN, '10' as unknown as number]) {
+      expect(() => postgresStore({ connectionString: 'postgres://x', maxBodyBytes })).toThrow(/`maxBodyBytes` must be a whole number of bytes/);
+    }
+  });
+
+  it('refuses a body or an answer over maxBodyBytes with PayloadTooLargeError, before writing anything', async () => {
+    const store = postgresStore({ connectionString: inject('postgresUrl'), table: freshTable(), maxBodyBytes: 1024 });
+    onTestFinished(() => store.close());
+    const tooBig = makeIntent({ body: new Uint8Array(1025) });
+    const create = store.create(tooBig);
+    await expect(create).rejects.toBeInstanceOf(PayloadTooLargeError);
+    await expect(create).rejects.toThrow('The request body is 1025 bytes; the postgres store keeps at most 1024 (option maxBodyBytes).');
+    await expect(store.list()).resolves.toEqual([]);
+    const fits = makeIntent({ body: new Uint8Array(1024) });
+    await store.create(fits);
+    const answer = { status: 201, statusText: 'Created', headers: {}, body: new Uint8Array(2048) };
+    const update = store.update(fits.scope, fits.id, 1, { state: 'succeeded', response: answer });
+    await expect(update).rejects.toBeInstanceOf(PayloadTooLargeError);
+    await expect(update).rejects.toThrow(/stored answer body is 2048 bytes/);
+    expect(await store.get(fits.scope, fits.id)).toMatchObject({ state: 'pending', version: 1 });
   });
 });
 

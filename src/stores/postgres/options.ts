@@ -31,6 +31,13 @@ export interface PostgresStoreOptions {
    * @default 60000
    */
   queryTimeoutMillis?: number;
+  /**
+   * The largest request body, and the largest stored answer body, the store accepts, in bytes; a
+   * larger one is refused (`PayloadTooLargeError`) before anything is sent to PostgreSQL, whose
+   * own limit for one `bytea` value is 1 GB. An answer too big settles its intent without it.
+   * @default 256 MiB
+   */
+  maxBodyBytes?: number;
 }
 
 export const DEFAULT_TABLE = 'durable_fetch_intents';
@@ -45,22 +52,28 @@ export interface TableName {
   index(suffix: string): string;
 }
 
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+
 /** The options with every default filled in, once, at creation. */
 export interface NormalizedPostgresOptions {
   pool: pg.Pool;
   /** Whether the store made the pool, and so ends it on `close()`. */
   ownsPool: boolean;
   table: TableName;
+  maxBodyBytes: number;
 }
 
 /** Validates and fills in the options; a mistake is a TypeError naming the option. */
 export function normalizePostgresOptions(options: PostgresStoreOptions): NormalizedPostgresOptions {
-  const { pool, connectionString } = options;
+  const { pool, connectionString, maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options;
   if ((pool === undefined) === (connectionString === undefined)) {
     throw new TypeError('postgresStore needs exactly one of `pool` (a pg Pool) or `connectionString`.');
   }
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
+    throw new TypeError(`postgresStore: \`maxBodyBytes\` must be a whole number of bytes, got ${String(maxBodyBytes)}.`);
+  }
   const table = tableName(options.table ?? DEFAULT_TABLE, options.schema);
-  if (pool !== undefined) return { pool, ownsPool: false, table };
+  if (pool !== undefined) return { pool, ownsPool: false, table, maxBodyBytes };
   const ownPool = new pg.Pool({
     connectionString,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
@@ -70,7 +83,7 @@ export function normalizePostgresOptions(options: PostgresStoreOptions): Normali
   // An idle connection that dies (PostgreSQL restarted) is dropped by the pool and replaced on
   // the next call; without a listener its 'error' event would end the process.
   ownPool.on('error', () => {});
-  return { pool: ownPool, ownsPool: true, table };
+  return { pool: ownPool, ownsPool: true, table, maxBodyBytes };
 }
 
 /** PostgreSQL truncates longer identifiers, and refuses longer NOTIFY channels. */

@@ -1,4 +1,4 @@
-import type { ClaimRequest, CreateOptions, Intent, IntentChange, IntentStore, IntentSummary, ListQuery } from '../store.js';
+import { checkPayloads, type ClaimRequest, type CreateOptions, type Intent, type IntentChange, type IntentStore, type IntentSummary, type ListQuery } from '../store.js';
 import { IntentTable, type Queryable } from './intent-table.js';
 import { Listener } from './listener.js';
 import type { NormalizedPostgresOptions } from './options.js';
@@ -36,10 +36,13 @@ export class PostgresStore implements IntentStore {
    */
   async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
     const db = options?.transaction === undefined ? this.#options.pool : transactionClient(options.transaction);
+    checkPayloads(intent, this.#options.maxBodyBytes, 'postgres store');
     return this.#run('create an intent', () => this.#intents.create(db, intent));
   }
 
-  update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
+  /** A body or answer over `maxBodyBytes` is refused with `PayloadTooLargeError` before anything is sent. */
+  async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
+    checkPayloads(change, this.#options.maxBodyBytes, 'postgres store');
     return this.#run('update an intent', () => this.#intents.update(this.#options.pool, scope, id, version, change));
   }
 
