@@ -23,6 +23,8 @@ export interface RecordingServerOptions {
   dedupe?: boolean;
   /** How long to hold each answer, ms (0: answer at once). Called per request. */
   hold?: (request: RecordedRequest) => number;
+  /** Holds the answer until the promise settles (after `hold`, if both are given): the test says when. */
+  holdUntil?: (request: RecordedRequest) => Promise<unknown> | undefined;
   /** Runs as each request arrives, before anything is applied: e.g. a check that its intent is journaled. */
   onArrival?: (request: RecordedRequest) => void;
 }
@@ -93,8 +95,10 @@ export async function startRecordingServer(options: RecordingServerOptions = {})
       res.end(answer);
     };
     const hold = options.hold?.(record) ?? 0;
-    if (hold > 0) setTimeout(reply, hold);
-    else reply();
+    const until = options.holdUntil?.(record);
+    const held = () => (until === undefined ? reply() : void until.then(reply, reply));
+    if (hold > 0) setTimeout(held, hold);
+    else held();
   }
 
   const server = createServer((req, res) => void handle(req, res));
