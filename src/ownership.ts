@@ -46,6 +46,8 @@ export class Lease {
    * compare-and-set that fails looks whether it did before concluding the intent is lost.
    */
   #unsure: IntentChange | undefined;
+  /** The last write (`finish`'s or `settle`'s): once it has landed, seen or not, nothing more is written. */
+  #final: IntentChange | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Writes go one at a time: each one's expected version is the one before it wrote. */
   #writes: Promise<unknown> = Promise.resolve();
@@ -80,6 +82,7 @@ export class Lease {
    * the intent now, or the store failed: then the lease runs out by itself). Renewal stops either way.
    */
   async finish(change: IntentChange): Promise<boolean> {
+    this.#final = change;
     try {
       return await this.#last(change);
     } catch (error) {
@@ -96,6 +99,7 @@ export class Lease {
    * (nothing written). Rejects only with `PayloadTooLargeError`: a write that can never land.
    */
   async settle(change: IntentChange): Promise<boolean> {
+    this.#final = change;
     try {
       for (let failures = 0; ; failures++) {
         try {
@@ -126,25 +130,46 @@ export class Lease {
     if (await this.#write({ leaseMs: this.#leaseMs })) this.#heldUntil = askedAt + this.#leaseMs;
   }
 
+  /**
+   * Writes `change` on the version this owner last wrote. When that compare-and-set fails, an
+   * earlier write that failed unanswered may have landed: then the version moved on by this
+   * owner's own hand. If that write was this one, it is done; if it was the final one, nothing is
+   * written after it; otherwise (a renewal landed unseen before an outcome) this one is written
+   * again on the new version — the landed renewal is not this write.
+   */
   #write(change: IntentChange): Promise<boolean> {
     const write = this.#writes.then(async () => {
-      if (this.#lost || this.#done) return false;
-      let version: number | undefined;
-      try {
-        version = await this.#store.update(this.#scope, this.#id, this.#version, change);
-      } catch (error) {
-        if (!(error instanceof PayloadTooLargeError)) this.#unsure = change;
-        throw error;
+      if (this.#lost) return false;
+      if (this.#done) return change === this.#final;
+      for (;;) {
+        let version: number | undefined;
+        try {
+          version = await this.#store.update(this.#scope, this.#id, this.#version, change);
+        } catch (error) {
+          if (!(error instanceof PayloadTooLargeError)) this.#unsure = change;
+          throw error;
+        }
+        if (version !== undefined) {
+          this.#unsure = undefined;
+          this.#version = version;
+          return true;
+        }
+        const unsure = this.#unsure;
+        const landed = await this.#landedUnseen();
+        this.#unsure = undefined;
+        if (landed === undefined) {
+          this.#lost = true;
+          this.#stop();
+          return false;
+        }
+        this.#version = landed;
+        if (unsure === change) return true;
+        if (unsure === this.#final) {
+          this.#done = true;
+          this.#stop();
+          return false;
+        }
       }
-      if (version === undefined) version = await this.#landedUnseen();
-      this.#unsure = undefined;
-      if (version === undefined) {
-        this.#lost = true;
-        this.#stop();
-        return false;
-      }
-      this.#version = version;
-      return true;
     });
     this.#writes = write.catch(() => {});
     return write;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { connectListening } from './connect.js';
 import { quote } from './options.js';
 
 /** How long a lost LISTEN connection waits before it tries again, ms. */
@@ -39,13 +40,12 @@ export class Listener {
       const lost = new Promise<Error | undefined>((resolve) => (this.#interrupt = () => resolve(undefined)));
       let client: pg.PoolClient | undefined;
       let failure: Error | undefined;
+      let dead!: (error: Error) => void;
+      const died = new Promise<Error>((resolve) => (dead = resolve));
       try {
-        client = await this.#connect(lost);
+        client = await this.#connect(lost, dead);
         if (!client) break;
-        const died = new Promise<Error>((resolve) => {
-          client!.on('error', resolve);
-          client!.on('end', () => resolve(new Error('connection ended')));
-        });
+        client.on('end', () => dead(new Error('connection ended')));
         client.on('notification', () => this.#notify());
         await client.query(`LISTEN ${quote(this.#channel)}`);
         if (!this.#stopped) this.#notify();
@@ -59,9 +59,9 @@ export class Listener {
     }
   }
 
-  /** A connection, or undefined when `stop()` came first (a connection that arrives later is closed). */
-  async #connect(stopped: Promise<unknown>): Promise<pg.PoolClient | undefined> {
-    const connecting = this.#pool.connect();
+  /** A connection, `onError` listening, or undefined when `stop()` came first (a connection that arrives later is closed). */
+  async #connect(stopped: Promise<unknown>, onError: (error: Error) => void): Promise<pg.PoolClient | undefined> {
+    const connecting = connectListening(this.#pool, onError);
     const client = await Promise.race([connecting, stopped.then(() => undefined)]);
     if (!client) connecting.then((late) => late.release(true), () => {});
     return client;

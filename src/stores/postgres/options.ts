@@ -31,6 +31,23 @@ export interface PostgresStoreOptions {
    * @default 60000
    */
   queryTimeoutMillis?: number;
+  /**
+   * The largest request body, and the largest stored answer body, the store accepts, in bytes; a
+   * larger one is refused (`PayloadTooLargeError`) before anything is sent to PostgreSQL, whose
+   * own limit for one `bytea` value is 1 GB. An answer too big settles its intent without it.
+   * @default 256 MiB
+   */
+  maxBodyBytes?: number;
+  /**
+   * How long an enlisted owner's presence session must have been gone, without a break, before a
+   * claimant takes the owner for dead and its intents over, ms (250 to 60000). A session that ends
+   * is not proof of death: a live owner whose connection was killed reconnects and takes its lock
+   * again within this (an event that ends every session at once, or a restart, is judged apart).
+   * Longer is safer where a new connection is slow to open; shorter finishes a crashed replica's
+   * calls sooner (about this plus half of it after the crash, with a relay running).
+   * @default 750
+   */
+  livenessGraceMs?: number;
 }
 
 export const DEFAULT_TABLE = 'durable_fetch_intents';
@@ -41,9 +58,19 @@ export interface TableName {
   sql: string;
   /** `schema.table` or `table`, unquoted: for messages, the channel and the DDL lock. */
   text: string;
+  /** The owners table beside it (`<table>_owners`, same schema), quoted: enlisted owners' signs of life. */
+  owners: string;
   /** Index names are derived from it, quoted. */
   index(suffix: string): string;
+  /** An index's name as `to_regclass` reads it (schema-qualified when the table is). */
+  indexRef(suffix: string): string;
 }
+
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_LIVENESS_GRACE_MS = 750;
+/** Below this a reconnection over a real network (TCP, TLS, authentication) may not fit in the grace. */
+const MIN_LIVENESS_GRACE_MS = 250;
+const MAX_LIVENESS_GRACE_MS = 60_000;
 
 /** The options with every default filled in, once, at creation. */
 export interface NormalizedPostgresOptions {
@@ -51,31 +78,47 @@ export interface NormalizedPostgresOptions {
   /** Whether the store made the pool, and so ends it on `close()`. */
   ownsPool: boolean;
   table: TableName;
+  maxBodyBytes: number;
+  livenessGraceMs: number;
+  /** How the presence sessions (presence.ts) connect: as the pool's own connections do, outside it. */
+  presence: pg.ClientConfig;
 }
 
 /** Validates and fills in the options; a mistake is a TypeError naming the option. */
 export function normalizePostgresOptions(options: PostgresStoreOptions): NormalizedPostgresOptions {
-  const { pool, connectionString } = options;
+  const { pool, connectionString, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, livenessGraceMs = DEFAULT_LIVENESS_GRACE_MS } = options;
   if ((pool === undefined) === (connectionString === undefined)) {
     throw new TypeError('postgresStore needs exactly one of `pool` (a pg Pool) or `connectionString`.');
   }
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
+    throw new TypeError(`postgresStore: \`maxBodyBytes\` must be a whole number of bytes, got ${String(maxBodyBytes)}.`);
+  }
+  if (!Number.isSafeInteger(livenessGraceMs) || livenessGraceMs < MIN_LIVENESS_GRACE_MS || livenessGraceMs > MAX_LIVENESS_GRACE_MS) {
+    throw new TypeError(
+      `postgresStore: \`livenessGraceMs\` must be a whole number of ms from ${MIN_LIVENESS_GRACE_MS} to ${MAX_LIVENESS_GRACE_MS}, got ${String(livenessGraceMs)}.`,
+    );
+  }
   const table = tableName(options.table ?? DEFAULT_TABLE, options.schema);
-  if (pool !== undefined) return { pool, ownsPool: false, table };
+  const limits = { table, maxBodyBytes, livenessGraceMs };
+  if (pool !== undefined) {
+    // The pool's own settings, the password included (pg-pool keeps it as a hidden property).
+    const presence: pg.ClientConfig = { ...pool.options, password: pool.options.password, keepAlive: true, application_name: PRESENCE_APPLICATION };
+    return { pool, ownsPool: false, presence, ...limits };
+  }
   const problem = connectionStringProblem(connectionString);
   if (problem !== undefined) {
     throw new TypeError(`postgresStore: \`connectionString\` ${problem}; it is not repeated here, as it may hold a password.`);
   }
-  const ownPool = new pg.Pool({
-    connectionString,
-    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000,
-    query_timeout: options.queryTimeoutMillis ?? 60_000,
-    keepAlive: true,
-  });
+  const connection = { connectionString, connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000, keepAlive: true };
+  const ownPool = new pg.Pool({ ...connection, query_timeout: options.queryTimeoutMillis ?? 60_000 });
   // An idle connection that dies (PostgreSQL restarted) is dropped by the pool and replaced on
   // the next call; without a listener its 'error' event would end the process.
   ownPool.on('error', () => {});
-  return { pool: ownPool, ownsPool: true, table };
+  return { pool: ownPool, ownsPool: true, presence: { ...connection, query_timeout: options.queryTimeoutMillis ?? 60_000, application_name: PRESENCE_APPLICATION }, ...limits };
 }
+
+/** The presence sessions' `application_name`: how they show in `pg_stat_activity`, where claimants look for them. */
+export const PRESENCE_APPLICATION = 'durable-fetch presence';
 
 /**
  * Why `pg` cannot use `connectionString`, in words that never repeat it; undefined when it can.
@@ -112,10 +155,13 @@ export function tableName(table: string, schema?: string): TableName {
   if (Buffer.byteLength(text) > MAX_IDENTIFIER_BYTES) {
     throw new TypeError(`postgresStore: "${text}" is longer than ${MAX_IDENTIFIER_BYTES} bytes, too long to name its NOTIFY channel.`);
   }
+  const qualified = (name: string) => (schema === undefined ? quote(name) : `${quote(schema)}.${quote(name)}`);
   return {
-    sql: schema === undefined ? quote(table) : `${quote(schema)}.${quote(table)}`,
+    sql: qualified(table),
     text,
+    owners: qualified(`${table}_owners`),
     index: (suffix) => quote(`${table}_${suffix}`),
+    indexRef: (suffix) => qualified(`${table}_${suffix}`),
   };
 }
 
