@@ -7,6 +7,7 @@ export {
   IdempotencyKeyInvalidError,
   IdempotencyKeyExpiredError,
   IdempotencyStoreError,
+  IdempotencyRedirectError,
   RetryBudgetError,
 } from './errors.js';
 export { memoryStore } from './stores/memory.js';

@@ -49,6 +49,25 @@ export function maskUrl(url: string, secretParams: ReadonlySet<string>): string 
   return `${url.slice(0, queryAt + 1)}${pairs.join('&')}${url.slice(end)}`;
 }
 
+/**
+ * A URL read back from somewhere the client did not write it (a journal row, a redirect's
+ * Location) as it may be shown: userinfo dropped, then `maskUrl`. An unparsable one is shown
+ * without its query.
+ */
+export function showUrl(url: string, secretParams: ReadonlySet<string>): string {
+  // The common case, a URL with no '@' at all, costs no parse.
+  if (!url.includes('@')) return maskUrl(url, secretParams);
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return maskUrl(url, secretParams);
+    parsed.username = '';
+    parsed.password = '';
+    return maskUrl(parsed.href, secretParams);
+  } catch {
+    return `${url.split(/[?#]/, 1)[0]?.replace(/\/\/[^/]*@/, '//')} (query hidden: unparsable URL)`;
+  }
+}
+
 /** A query name as URLSearchParams reads it (`+` is a space); a malformed escape stays as written. */
 function formDecode(text: string): string {
   try {

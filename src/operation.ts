@@ -108,7 +108,7 @@ export async function sendOwned(
     attempts++;
     emit(options.on, 'attempt', { ...about, attempt: intent.attempts + attempts });
     const number = intent.attempts + attempts;
-    const answer = await sendAttempt({ url, method: intent.method, headers, body: intent.body, shownUrl: about.url }, transport.timeout, deadline, options).catch((error: unknown) => {
+    const answer = await sendAttempt({ url, method: intent.method, headers, body: intent.body, shownUrl: about.url, idempotencyKey: intent.idempotencyKey }, transport.timeout, deadline, options).catch((error: unknown) => {
       emit(options.on, 'attemptEnd', { ...about, attempt: number, error, reachedServer: reachedServer(error) });
       throw error;
     });

@@ -3,7 +3,7 @@
  * resolve, and nothing secret. Payloads never reach the CLI (readers return summaries), and the
  * URL is shown masked, as errors and events show it.
  */
-import { maskUrl } from '../credentials.js';
+import { showUrl } from '../credentials.js';
 import type { IntentState, IntentSummary } from '../stores/store.js';
 
 export interface ListedIntent {
@@ -52,19 +52,11 @@ export function describeIntent(intent: IntentSummary, now: number, secretParams:
 
 /**
  * The client refuses userinfo before journaling, but the CLI reads whatever is in the file
- * (another version, another writer): it drops userinfo itself rather than trust that, and shows
- * an unparsable URL without its query rather than fail the whole listing.
+ * (another version, another writer): `showUrl` drops userinfo itself rather than trust that, and
+ * shows an unparsable URL without its query rather than fail the whole listing.
  */
 function displayUrl(url: string, secretParams: ReadonlySet<string>): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username === '' && parsed.password === '') return maskUrl(url, secretParams);
-    parsed.username = '';
-    parsed.password = '';
-    return maskUrl(parsed.href, secretParams);
-  } catch {
-    return `${url.split(/[?#]/, 1)[0]?.replace(/\/\/[^/]*@/, '//')} (query hidden: unparsable URL)`;
-  }
+  return showUrl(url, secretParams);
 }
 
 /** 42s, 5m, 3h07m, 2d4h: coarse enough to read at a glance. */
