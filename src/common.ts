@@ -8,6 +8,7 @@ export {
   IdempotencyKeyExpiredError,
   IdempotencyStoreError,
   IdempotencyRedirectError,
+  IdempotencyIntegrityError,
   RetryBudgetError,
 } from './errors.js';
 export { memoryStore } from './stores/memory.js';

@@ -62,6 +62,22 @@ export class IdempotencyRedirectError extends IdempotencyError {
 }
 
 /**
+ * An intent read back from the journal no longer matches itself: its body, method or URL do not
+ * give its stored fingerprint, its id or origin do not follow from its key, method and URL, or a
+ * field is malformed (a URL with credentials, an unknown key format, unreadable headers). Nothing
+ * was sent; the intent stays pending, for an operator to check with the API and `resolve()`.
+ */
+export class IdempotencyIntegrityError extends IdempotencyError {
+  /** What does not match, in words (never the stored values). */
+  readonly reason: string;
+
+  constructor(message: string, details: IdempotencyErrorDetails & { reason: string }) {
+    super(message, details);
+    this.reason = details.reason;
+  }
+}
+
+/**
  * The client's retry budget for the origin stopped the call before its retry limit: many requests
  * to it failed at once. Nothing about the operation is settled: its intent is still pending, for
  * `recover()` or `relay()`. `cause` is the failure that was not retried.

@@ -8,7 +8,7 @@
 import { HTTPError, type NormalizedOptions as KyNormalizedOptions, TimeoutError } from 'ky';
 import { sendAttempt } from './attempt.js';
 import { classifyAnswer, parseBody, type Verdict } from './classify.js';
-import { maskUrl } from './credentials.js';
+import { maskUrl, showUrl } from './credentials.js';
 import {
   IdempotencyConflictError,
   IdempotencyError,
@@ -18,6 +18,7 @@ import {
   IdempotencyStoreError,
 } from './errors.js';
 import { emit, traceparentOf } from './events.js';
+import { refuseIfDamaged } from './integrity.js';
 import { formatKey } from './key.js';
 import type { NormalizedOptions } from './options.js';
 import { Lease, monotonicNow } from './ownership.js';
@@ -269,7 +270,13 @@ async function acquire(call: PreparedCall, options: NormalizedOptions, deadline:
     const [claimed] = await store.claimOne(owner, existing.origin);
     if (claimed !== undefined) {
       const lease = new Lease(options.store, claimed, options.leaseMs, askedAt);
-      if (!isExpiredAtClaim(claimed)) return { intent: claimed, lease };
+      if (!isExpiredAtClaim(claimed)) {
+        // Read back from the journal: sent only if it still matches itself. Damaged, it is let go untouched.
+        const damaged = await refuseIfDamaged(claimed, options);
+        if (damaged === undefined) return { intent: claimed, lease };
+        await lease.finish({ owner: null, leaseMs: 0 }).catch(() => false);
+        return { state: 'pending', error: damaged };
+      }
       // The key's TTL passed while nobody held it: an unknown outcome, kept and refused.
       await lease.finish({ state: 'expired', owner: null, leaseMs: 0 }).catch(() => false);
       return answerFromJournal({ ...claimed, state: 'expired' }, call, options)!;
@@ -422,7 +429,8 @@ export type OperationAbout = ReturnType<typeof describe>;
 
 /** What the events and messages say about an intent: never its body, headers or a secret in its URL. */
 export function describe(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions) {
-  return { idempotencyKey: intent.idempotencyKey, method: intent.method, url: maskUrl(intent.url, options.secretParams) };
+  // A journal row may hold what the client never writes (userinfo): shown without it.
+  return { idempotencyKey: intent.idempotencyKey, method: intent.method, url: showUrl(String(intent.url), options.secretParams) };
 }
 
 /** describe() of a call, whose URL is still parsed. */

@@ -1,6 +1,6 @@
 import type { SearchParamsOption } from 'ky';
 import { bufferBody } from './body.js';
-import { fingerprint } from './fingerprint.js';
+import { requestFingerprint } from './fingerprint.js';
 import { formatKey, generateKey, validateKey } from './key.js';
 import { isCredentialHeader } from './credentials.js';
 import { type CallOptions, type NormalizedOptions, persistableHeaders, refuseUserinfo, timeLimit } from './options.js';
@@ -128,7 +128,7 @@ export async function prepareCall(method: string, input: string | URL, call: Cal
     headers,
     persistedHeaders: pickPersisted(headers, persist),
     body: buffered.bytes,
-    fingerprint: await fingerprint(method, url, buffered.fingerprintBytes ?? buffered.bytes, options.sha256),
+    fingerprint: await requestFingerprint(method, url, buffered, options.sha256),
     timeout: timeLimit('timeout', call.timeout, options.timeout),
     totalTimeout: timeLimit('totalTimeout', call.totalTimeout, options.totalTimeout),
     retry: call.retry === undefined ? options.retry : normalizeRetry(call.retry),
