@@ -8,7 +8,7 @@
 import { HTTPError, type NormalizedOptions as KyNormalizedOptions, TimeoutError } from 'ky';
 import { sendAttempt } from './attempt.js';
 import { classifyAnswer, parseBody, type Verdict } from './classify.js';
-import { maskUrl, showUrl } from './credentials.js';
+import { isCredentialHeader, maskUrl, showUrl } from './credentials.js';
 import {
   IdempotencyConflictError,
   IdempotencyError,
@@ -160,12 +160,17 @@ function recordOutcome(lease: Lease, change: IntentChange, about: OperationAbout
  * What an owned intent is sent with: the transport's headers (the credentials of this moment),
  * the intent's stored ones and its own key header. A call's headers hold all of that already,
  * as long as the intent is the one it journaled: then they go as they are, with no copy.
+ *
+ * Stored headers are read back from a journal that another program, version or hand may have
+ * written: a credential-like name there is dropped (the client never journals one), so a row can
+ * neither carry a credential nor override the client's.
  */
 function wireHeaders(headers: Headers, intent: Intent): Headers {
   const key = formatKey(intent.idempotencyKey, intent.keyFormat);
   const complete = headers.get(intent.keyHeader) === key && Object.entries(intent.headers).every(([name, value]) => headers.get(name) === value);
   if (complete) return headers;
-  const merged = mergeHeaders(headers, intent.headers);
+  const merged = mergeHeaders(headers);
+  for (const [name, value] of Object.entries(intent.headers)) if (!isCredentialHeader(name)) merged.set(name, value);
   merged.set(intent.keyHeader, key);
   return merged;
 }

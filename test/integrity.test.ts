@@ -237,4 +237,25 @@ describe('rows planted in the journal', () => {
     expect(everythingShown).toContain(`http://${host}/v1/payouts`);
     expect(everythingShown).not.toMatch(/PLANTED_pass|planted_user/);
   });
+
+  it('headers read back from a row never carry a credential nor override the client’s: a planted authorization is dropped', async () => {
+    const path = await freshDbPath();
+    const store: IntentStore = sqliteStore(path);
+    await store.create(
+      await wholeIntent({
+        idempotencyKey: 'planted-headers',
+        url: `${server.url}/v1/payouts`,
+        headers: { 'content-type': 'application/json', authorization: 'Bearer PLANTED_token', 'x-api-key': 'PLANTED_key', 'x-tenant': 't1' },
+      }),
+    );
+    await store.close();
+
+    const api = apiOn(path);
+    expect(states(await api.recover())).toEqual([['planted-headers', 'succeeded']]);
+    await api.close();
+    expect(server.requests).toHaveLength(1);
+    const { headers } = server.requests[0]!;
+    expect(headers).toMatchObject({ authorization: 'Bearer sk_ops', 'x-tenant': 't1', 'content-type': 'application/json', 'idempotency-key': 'planted-headers' });
+    expect(headers).not.toHaveProperty('x-api-key');
+  });
 });
