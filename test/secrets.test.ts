@@ -154,14 +154,16 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
     const options: ClientOptions = {
       prefix: server.url,
       store,
-      headers: { Authorization: 'Bearer PLANTED_bearer_c63', 'X-Api-Key': 'PLANTED_apikey_header_d74' },
+      // Credentials live on the client: a call may not bring its own (recovery could not send it again).
+      headers: { Authorization: 'Bearer PLANTED_bearer_c63', 'X-Api-Key': 'PLANTED_apikey_header_d74', Cookie: 'session=PLANTED_cookie_e85', 'X-Session-Id': 'PLANTED_sessionid_f96' },
       secretParams: ['session_ref'],
       retry: { limit: 1, delay: () => 0 },
       timeout: 5_000,
       on: capturing(lines),
     };
     const api = createClient(options);
-    const perCall = { headers: { Cookie: 'session=PLANTED_cookie_e85', 'X-Session-Id': 'PLANTED_sessionid_f96' } };
+    // A call's own header that is no credential is journaled, for recovery.
+    const perCall = { headers: { 'X-Request-Source': 'nightly' } };
     const query = { token: 'PLANTED_query_token_0a7', session_ref: 'PLANTED_custom_param_1b8' };
     const shownThings: unknown[] = [];
     const failure = (call: Promise<unknown>) => call.then(() => expect.unreachable('the call should fail'), (error: unknown) => void shownThings.push(error));
@@ -175,6 +177,8 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
     await failure(api.post('v1/ok', { json: { amount: 3 }, idempotencyKey: 'run-ok', searchParams: query, ...perCall }));
     // A URL object: with a prefix, a string input is joined to it as a path, as ky 2 does.
     await failure(api.post(new URL(`http://PLANTED_userinfo_user:PLANTED_userinfo_pass@${new URL(server.url).host}/v1/ok`), { json: {}, ...perCall }));
+    // A credential of the call's own is refused before anything is journaled, and its error names the header, never its value.
+    await failure(api.post('v1/ok', { json: {}, headers: { 'X-Session-Id': 'PLANTED_sessionid_per_call_1c9' } }));
     shownThings.push(await api.pending());
 
     server.answer((request, res) => byPath({ ...request, path: '/v1/ok' }, res));

@@ -424,10 +424,10 @@ describe('credentials', () => {
   it('sends Authorization to the server and never writes it to IndexedDB', async () => {
     const journal = newJournal();
     const client = clientOn(journal.open(), {
-      headers: { Authorization: 'Bearer sk_live_secret', 'X-Tenant': 't1' },
+      headers: { Authorization: 'Bearer sk_live_secret', 'X-Tenant': 't1', 'X-Api-Key': 'k_secret' },
       retry: { limit: 0 },
     });
-    const settled = await client.post('v1/payouts', { json: { amount: 7 }, headers: { 'X-Api-Key': 'k_secret' } });
+    const settled = await client.post('v1/payouts', { json: { amount: 7 } });
     await server.faults(EVERY_ANSWER_LOST);
     const pending = await client.post('v1/payouts', { json: { amount: 8 } }).catch((caught: unknown) => caught);
     expect(pending).toBeInstanceOf(NetworkError);
