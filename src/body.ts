@@ -38,7 +38,7 @@ export async function bufferBody(body: BodyInput): Promise<BufferedBody> {
 }
 
 /** A FormData's entries in order, each part length-prefixed so no two different forms encode alike. */
-async function formDataEntries(form: FormData): Promise<Uint8Array> {
+export async function formDataEntries(form: FormData): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for (const [name, value] of form) {
     const fields = typeof value === 'string' ? ['text', name, value] : ['file', name, value.name, value.type];
@@ -55,4 +55,22 @@ async function formDataEntries(form: FormData): Promise<Uint8Array> {
     at += 8 + part.length;
   }
   return out;
+}
+
+const MULTIPART_FORM = /^\s*multipart\/form-data\s*;/i;
+
+/**
+ * A stored body as `bufferBody` buffered it, for its fingerprint to be judged again: bytes under a
+ * multipart/form-data content-type may have been a FormData, fingerprinted by its entries, so they
+ * are read back into entries with that content-type (its boundary is in the bytes). Undefined when
+ * they are no multipart form, or cannot be read as one.
+ */
+export async function storedFormEntries(bytes: Uint8Array, contentType: string | undefined): Promise<Uint8Array | undefined> {
+  if (contentType === undefined || !MULTIPART_FORM.test(contentType) || typeof FormData === 'undefined') return undefined;
+  try {
+    const form = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'content-type': contentType } }).formData();
+    return await formDataEntries(form);
+  } catch {
+    return undefined;
+  }
 }

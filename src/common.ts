@@ -7,6 +7,8 @@ export {
   IdempotencyKeyInvalidError,
   IdempotencyKeyExpiredError,
   IdempotencyStoreError,
+  IdempotencyRedirectError,
+  IdempotencyIntegrityError,
   RetryBudgetError,
 } from './errors.js';
 export { memoryStore } from './stores/memory.js';

@@ -42,6 +42,42 @@ export class IdempotencyKeyExpiredError extends IdempotencyError {}
 export class IdempotencyStoreError extends IdempotencyError {}
 
 /**
+ * A keyed write was answered with a redirect it may not follow: to another origin, with a
+ * 301/302/303 (which fetch would turn into a GET), in a loop or past the hop limit, or hidden by
+ * the browser (an opaque redirect). Nothing of the request went to the redirect's target; the
+ * intent stays pending, released, for an operator to judge (`resolve()`, or fix the client's URL
+ * and `recover()`). `status` is the redirect's (undefined when the browser hides it).
+ */
+export class IdempotencyRedirectError extends IdempotencyError {
+  /**
+   * Where the server pointed, as URLs are shown (userinfo dropped, credential-like query values
+   * masked); undefined when the answer had none, or the browser hides it.
+   */
+  readonly location: string | undefined;
+
+  constructor(message: string, details: IdempotencyErrorDetails & { location: string | undefined }) {
+    super(message, details);
+    this.location = details.location;
+  }
+}
+
+/**
+ * An intent read back from the journal no longer matches itself: its body, method or URL do not
+ * give its stored fingerprint, its id or origin do not follow from its key, method and URL, or a
+ * field is malformed (a URL with credentials, an unknown key format, unreadable headers). Nothing
+ * was sent; the intent stays pending, for an operator to check with the API and `resolve()`.
+ */
+export class IdempotencyIntegrityError extends IdempotencyError {
+  /** What does not match, in words (never the stored values). */
+  readonly reason: string;
+
+  constructor(message: string, details: IdempotencyErrorDetails & { reason: string }) {
+    super(message, details);
+    this.reason = details.reason;
+  }
+}
+
+/**
  * The client's retry budget for the origin stopped the call before its retry limit: many requests
  * to it failed at once. Nothing about the operation is settled: its intent is still pending, for
  * `recover()` or `relay()`. `cause` is the failure that was not retried.

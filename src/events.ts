@@ -1,3 +1,4 @@
+import type { IdempotencyIntegrityError } from './errors.js';
 import type { ReachedServer } from './reach.js';
 import type { IntentState } from './stores/store.js';
 
@@ -51,7 +52,18 @@ export interface DurableEvents {
    * answered. The caller of this call got the answer.
    */
   unstoredAnswer?(event: OperationEvent & { state: 'succeeded' | 'failed'; reason: string }): unknown;
-  /** `recover()` or `relay()` finished with one intent; `skipped`: not this client's to send. */
+  /**
+   * An intent read back from the journal to be sent again (by `recover()`, `relay()`, or a call
+   * taking over its key) does not match itself: its body, method or URL no longer give its stored
+   * fingerprint, its id or origin do not follow from its key and URL, or a field is malformed.
+   * `reason` says which, quoting nothing. Nothing was sent; the intent stays pending, for an
+   * operator (`resolve()`). `error` is the `IdempotencyIntegrityError` the call or outcome carries.
+   */
+  damaged?(event: OperationEvent & { reason: string; error: IdempotencyIntegrityError }): unknown;
+  /**
+   * `recover()` or `relay()` finished with one intent; `skipped`: not sent — not this client's to
+   * send (another origin), or damaged (`error` is an `IdempotencyIntegrityError`).
+   */
   recovery?(event: OperationEvent & { state: 'succeeded' | 'failed' | 'expired' | 'pending' | 'skipped'; error?: unknown }): unknown;
   /** A listener threw or rejected; the call went on as if it had not. */
   error?(event: { listener: string; error: unknown }): void;

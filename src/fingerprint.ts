@@ -16,3 +16,12 @@ export async function fingerprint(method: string, url: URL, body: Uint8Array | u
   if (body) data.set(body, written);
   return sha256(data.subarray(0, written + bodyLength));
 }
+
+/**
+ * A request's fingerprint from its buffered body: a FormData's entries when it has them (its
+ * multipart boundary is random), else its bytes. The one rule, for a call (`prepareCall`) and for
+ * an intent read back from the journal (`integrity.ts`).
+ */
+export function requestFingerprint(method: string, url: URL, body: { bytes: Uint8Array | undefined; fingerprintBytes?: Uint8Array | undefined }, sha256: Sha256): Promise<string> {
+  return fingerprint(method, url, body.fingerprintBytes ?? body.bytes, sha256);
+}

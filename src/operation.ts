@@ -8,7 +8,7 @@
 import { HTTPError, type NormalizedOptions as KyNormalizedOptions, TimeoutError } from 'ky';
 import { sendAttempt } from './attempt.js';
 import { classifyAnswer, parseBody, type Verdict } from './classify.js';
-import { maskUrl } from './credentials.js';
+import { isSecretName, maskUrl } from './credentials.js';
 import {
   IdempotencyConflictError,
   IdempotencyError,
@@ -18,6 +18,7 @@ import {
   IdempotencyStoreError,
 } from './errors.js';
 import { emit, traceparentOf } from './events.js';
+import { refuseIfDamaged } from './integrity.js';
 import { formatKey } from './key.js';
 import type { NormalizedOptions } from './options.js';
 import { Lease, monotonicNow } from './ownership.js';
@@ -97,7 +98,7 @@ export async function sendOwned(
   const about = describe(intent, options);
   const url = transport.url ?? new URL(intent.url);
   const { origin } = url;
-  const headers = wireHeaders(transport.headers, intent);
+  const headers = wireHeaders(transport.headers, intent, options.secretParams);
   const quota = options.retryBudget?.open(origin, transport.recovery === true);
 
   let attempts = 0;
@@ -108,7 +109,7 @@ export async function sendOwned(
     attempts++;
     emit(options.on, 'attempt', { ...about, attempt: intent.attempts + attempts });
     const number = intent.attempts + attempts;
-    const answer = await sendAttempt({ url, method: intent.method, headers, body: intent.body, shownUrl: about.url }, transport.timeout, deadline, options).catch((error: unknown) => {
+    const answer = await sendAttempt({ url, method: intent.method, headers, body: intent.body, shownUrl: about.url, idempotencyKey: intent.idempotencyKey }, transport.timeout, deadline, options).catch((error: unknown) => {
       emit(options.on, 'attemptEnd', { ...about, attempt: number, error, reachedServer: reachedServer(error) });
       throw error;
     });
@@ -164,12 +165,17 @@ function recordOutcome(lease: Lease, change: IntentChange, about: OperationAbout
  * What an owned intent is sent with: the transport's headers (the credentials of this moment),
  * the intent's stored ones and its own key header. A call's headers hold all of that already,
  * as long as the intent is the one it journaled: then they go as they are, with no copy.
+ *
+ * Stored headers are read back from a journal that another program, version or hand may have
+ * written: a credential-like name there is dropped (the client never journals one), so a row can
+ * neither carry a credential nor override the client's.
  */
-function wireHeaders(headers: Headers, intent: Intent): Headers {
+function wireHeaders(headers: Headers, intent: Intent, secretParams: ReadonlySet<string>): Headers {
   const key = formatKey(intent.idempotencyKey, intent.keyFormat);
   const complete = headers.get(intent.keyHeader) === key && Object.entries(intent.headers).every(([name, value]) => headers.get(name) === value);
   if (complete) return headers;
-  const merged = mergeHeaders(headers, intent.headers);
+  const merged = mergeHeaders(headers);
+  for (const [name, value] of Object.entries(intent.headers)) if (!isSecretName(name, secretParams)) merged.set(name, value);
   merged.set(intent.keyHeader, key);
   return merged;
 }
@@ -274,7 +280,13 @@ async function acquire(call: PreparedCall, options: NormalizedOptions, deadline:
     const [claimed] = await store.claimOne(owner, existing.origin);
     if (claimed !== undefined) {
       const lease = new Lease(options.store, claimed, options.leaseMs, askedAt);
-      if (!isExpiredAtClaim(claimed)) return { intent: claimed, lease };
+      if (!isExpiredAtClaim(claimed)) {
+        // Read back from the journal: sent only if it still matches itself. Damaged, it is let go untouched.
+        const damaged = await refuseIfDamaged(claimed, options);
+        if (damaged === undefined) return { intent: claimed, lease };
+        await lease.finish({ owner: null, leaseMs: 0 }).catch(() => false);
+        return { state: 'pending', error: damaged };
+      }
       // The key's TTL passed while nobody held it: an unknown outcome, kept and refused.
       await lease.finish({ state: 'expired', owner: null, leaseMs: 0 });
       return answerFromJournal({ ...claimed, state: 'expired' }, call, options)!;
@@ -428,7 +440,8 @@ export type OperationAbout = ReturnType<typeof describe>;
 
 /** What the events and messages say about an intent: never its body, headers or a secret in its URL. */
 export function describe(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions) {
-  return { idempotencyKey: intent.idempotencyKey, method: intent.method, url: maskUrl(intent.url, options.secretParams) };
+  // A journal row may hold what the client never writes (userinfo): shown without it.
+  return { idempotencyKey: intent.idempotencyKey, method: intent.method, url: maskUrl(String(intent.url), options.secretParams) };
 }
 
 /** describe() of a call, whose URL is still parsed. */

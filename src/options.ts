@@ -196,7 +196,7 @@ const STORE_METHODS = ['get', 'create', 'update', 'claim', 'list', 'compact', 'c
 
 /** The `on` listeners there are. */
 const EVENT_NAMES = [
-  'start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'ownerWait', 'unstoredAnswer', 'end', 'recovery', 'error', 'traceparent',
+  'start', 'attempt', 'attemptEnd', 'retry', 'throttle', 'replay', 'journalAnswer', 'ownerWait', 'unstoredAnswer', 'damaged', 'end', 'recovery', 'error', 'traceparent',
 ] as const satisfies ReadonlyArray<keyof DurableEvents>;
 
 /**

@@ -5,6 +5,7 @@
  * for.
  */
 import { NetworkError, TimeoutError } from 'ky';
+import { IdempotencyRedirectError } from './errors.js';
 import { RetryableAnswer } from './retry.js';
 
 /** `true`: the server answered. `false`: the request never reached it. `'maybe'`: it may have. */
@@ -14,7 +15,8 @@ export type ReachedServer = boolean | 'maybe';
 const NEVER_REACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'ConnectionRefused']);
 
 export function reachedServer(error: unknown): ReachedServer {
-  if (error instanceof RetryableAnswer) return true;
+  // A redirect is an answer: the server had the request, and said to send it elsewhere.
+  if (error instanceof RetryableAnswer || error instanceof IdempotencyRedirectError) return true;
   if (error instanceof TimeoutError) return 'maybe';
   if (error instanceof NetworkError) return NEVER_REACHED.has(causeCode(error) ?? '') ? false : 'maybe';
   return 'maybe';

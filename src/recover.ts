@@ -11,6 +11,7 @@ import { maskUrl } from './credentials.js';
 import { IdempotencyError } from './errors.js';
 import { timeLimit, whenAborted } from './time-limit.js';
 import { emit } from './events.js';
+import { refuseIfDamaged } from './integrity.js';
 import type { NormalizedOptions } from './options.js';
 import { Lease } from './ownership.js';
 import { describe, emitEnd, expiredError, type Owned, type Settlement, sendOwned, type Transport } from './operation.js';
@@ -69,7 +70,7 @@ export interface RelayOptions extends Omit<RecoverOptions, 'onProgress'> {
 
 export interface RecoveryOutcome {
   idempotencyKey: string;
-  /** `skipped`: outside this client's scope or origins, or its URL carries `user:password@`; not sent. */
+  /** `skipped`: not sent — outside this client's scope or origins, its URL carrying `user:password@`, or damaged in the journal (`error` is an `IdempotencyIntegrityError`). */
   state: 'succeeded' | 'failed' | 'expired' | 'pending' | 'skipped';
   /** As sent, masked as every URL shown is (see `pending()`). */
   url: string;
@@ -231,17 +232,27 @@ async function finishClaimed(
   signal: AbortSignal,
 ): Promise<RecoveryOutcome> {
   const { intent, lease } = owned;
-  // Stores select by the recorded `origin`; what counts is where the URL would send it (a row
-  // written by hand or by another program may disagree). Released untouched, reported, not sent.
+  const about = describe(intent, options);
+  const expired = !resendExpired && (intent.state === 'expired' || isExpiredAtClaim(intent));
+  // Read back from the journal: sent only if it still matches itself (a recorded origin that is
+  // not its URL's included). Damaged, it is let go untouched — pending, its outcome as unknown as
+  // before — and reported like a skip, with no start or end (no operation ran); never sent.
+  const damaged = expired ? undefined : await refuseIfDamaged(intent, options);
+  if (damaged !== undefined) {
+    await lease.finish({ owner: null, leaseMs: transport.retryLaterMs ?? 0 }).catch(() => false);
+    emit(options.on, 'recovery', { ...about, state: 'skipped', error: damaged });
+    return { idempotencyKey: about.idempotencyKey, state: 'skipped', url: about.url, error: damaged };
+  }
+  // Stores select by the recorded `origin`; what counts is where the URL would send it. Released
+  // untouched, reported, not sent.
   const target = sendsTo(intent);
   if (!origins.includes(target) || hasUserinfo(intent)) {
     await lease.finish({ owner: null, leaseMs: transport.retryLaterMs ?? 0 });
     return skip(intent, target, origins, options);
   }
-  const about = describe(intent, options);
   emit(options.on, 'start', { ...about, recovery: true, ...(intent.traceparent === undefined ? {} : { traceparent: intent.traceparent }) });
   let settlement: Settlement;
-  if (!resendExpired && (intent.state === 'expired' || isExpiredAtClaim(intent))) {
+  if (expired) {
     await lease.finish({ state: 'expired', owner: null, leaseMs: 0 });
     settlement = { state: 'expired', error: expiredError(intent, options) };
   } else {

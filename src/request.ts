@@ -1,6 +1,6 @@
 import type { SearchParamsOption } from 'ky';
 import { bufferBody } from './body.js';
-import { fingerprint } from './fingerprint.js';
+import { requestFingerprint } from './fingerprint.js';
 import { formatKey, generateKey, validateKey } from './key.js';
 import { isSecretName } from './credentials.js';
 import { addHeaders, type CallOptions, type NormalizedOptions, persistableHeaders, refuseUserinfo, timeLimit } from './options.js';
@@ -75,6 +75,34 @@ export function pickPersisted(headers: Headers, allowed: ReadonlySet<string>, ex
   return kept;
 }
 
+/**
+ * The names of a call's own headers, which the journal keeps so that `recover()` and `relay()`
+ * send the request as the call did (`Stripe-Account`, `X-Tenant`): every one of them but the key
+ * header, which recovery sets itself. A credential cannot be kept, so one that differs from the
+ * client's — which recovery sends instead — refuses the call before anything is read or journaled:
+ * never a silent drop. The rule for what is a credential is `isSecretName`, with the client's `secretParams`.
+ */
+function recoverableHeaders(callHeaders: HeadersInit | undefined, options: NormalizedOptions): string[] {
+  if (callHeaders === undefined) return [];
+  const keyHeader = options.keyHeader.toLowerCase();
+  const names: string[] = [];
+  mergeHeaders(callHeaders).forEach((value, name) => {
+    if (name === keyHeader) return;
+    if (!isSecretName(name, options.secretParams)) {
+      names.push(name);
+      return;
+    }
+    if (options.headers.get(name) === value) return;
+    const whose = options.headers.has(name) ? 'differs from the client’s' : 'is not among the client’s headers';
+    throw new TypeError(
+      `The header "${name}" of this call is a credential and ${whose}: recover() and relay() could not send it again, since credentials are never ` +
+        'journaled and persistHeaders cannot keep one. Nothing was journaled or sent. Put it in the client’s headers (one client per account or ' +
+        'tenant), or, for a value computed per request (a signature), set it in hooks.beforeRequest, which run on every attempt and every recovery.',
+    );
+  });
+  return names;
+}
+
 /** `application/json`, `application/merge-patch+json`, `application/problem+json`...: a caller's choice `json` keeps. */
 const JSON_FAMILY = /^application\/([\w.-]+\+)?json\b/i;
 
@@ -99,6 +127,7 @@ export async function prepareCall(method: string, input: string | URL, call: Cal
   const idempotencyKey = call.idempotencyKey ?? headers.get(options.keyHeader) ?? generateKey();
   validateKey(idempotencyKey, options.maxKeyLength);
 
+  const ownHeaders = recoverableHeaders(call.headers, options);
   if (call.json !== undefined && call.body !== undefined) throw new TypeError('Pass either `json` or `body`, not both.');
   const url = resolveUrl(input, options, call.searchParams);
   refuseUserinfo('The request URL', url);
@@ -109,8 +138,8 @@ export async function prepareCall(method: string, input: string | URL, call: Cal
     headers.set('content-type', buffered.contentType);
   }
   headers.set(options.keyHeader, formatKey(idempotencyKey, options.keyFormat));
-  const persist =
-    call.persistHeaders === undefined ? options.persistHeaders : new Set([...options.persistHeaders, ...persistableHeaders('persistHeaders', call.persistHeaders, [], options.secretParams)]);
+  const listed = call.persistHeaders === undefined ? [] : [...persistableHeaders('persistHeaders', call.persistHeaders, [], options.secretParams)];
+  const persist = ownHeaders.length === 0 && listed.length === 0 ? options.persistHeaders : new Set([...options.persistHeaders, ...listed, ...ownHeaders]);
 
   return {
     scope: options.scope,
@@ -123,7 +152,7 @@ export async function prepareCall(method: string, input: string | URL, call: Cal
     headers,
     persistedHeaders: pickPersisted(headers, persist, options.secretParams),
     body: buffered.bytes,
-    fingerprint: await fingerprint(method, url, buffered.fingerprintBytes ?? buffered.bytes, options.sha256),
+    fingerprint: await requestFingerprint(method, url, buffered, options.sha256),
     timeout: timeLimit('timeout', call.timeout, options.timeout),
     totalTimeout: timeLimit('totalTimeout', call.totalTimeout, options.totalTimeout),
     retry: call.retry === undefined ? options.retry : normalizeRetry(call.retry),

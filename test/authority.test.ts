@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createClient, memoryStore, type ClientOptions, type IntentStore, type RecoveryOutcome } from '../src/index.js';
+import { MAX_REDIRECTS } from '../src/attempt.js';
+import { createClient, IdempotencyError, IdempotencyRedirectError, memoryStore, type ClientOptions, type IntentStore, type RecoveryOutcome } from '../src/index.js';
 import { makeIntent } from '../src/testing/intents.js';
-import { useRawServer } from './support/raw-server.js';
+import { created, useRawServer } from './support/raw-server.js';
 
 // Two upstream APIs, each a real server on its own port: two origins.
 const hostA = useRawServer();
@@ -148,5 +149,140 @@ describe('recover() sends only where the client may, as the intent was made', ()
     expect(await tenant2.pending()).toEqual([]);
     expect(await tenant2.recover()).toEqual([]);
     expect(hostA.requests).toEqual([]);
+  });
+});
+
+describe('a redirect never takes a write, its key or its credentials anywhere the client did not send it', () => {
+  /** Host A answers every write to `path` with `status` and a Location; everything else as usual. */
+  const redirecting = (path: string, status: number, location: string) =>
+    hostA.answer((request, res) => {
+      if (request.path !== path) return created(request, res);
+      res.writeHead(status, { location, 'content-type': 'text/plain' });
+      res.end('moved');
+    });
+
+  const credentials = { Authorization: 'Bearer tok_A', 'X-Api-Key': 'key_A' };
+  const payout = { json: { amount: 700 }, idempotencyKey: 'payout-r' };
+
+  async function journaled(store: IntentStore) {
+    const [summary] = await store.list();
+    return store.get(summary!.scope, summary!.id);
+  }
+
+  it.each([307, 308])('a %i to another origin ends the call with IdempotencyRedirectError: host B receives nothing, retries send nothing more, the intent stays pending', async (status) => {
+    const store = memoryStore();
+    redirecting('/v1/payouts', status, `${hostB.url}/v1/payouts?token=sk_in_location&region=eu`);
+    const api = apiOn(hostA.url, store, { headers: credentials, retry: { limit: 2, delay: () => 0 } });
+
+    const error = await api.post('v1/payouts', payout).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IdempotencyRedirectError);
+    expect(error).toBeInstanceOf(IdempotencyError);
+    const redirect = error as IdempotencyRedirectError;
+    expect(redirect).toMatchObject({ status, idempotencyKey: 'payout-r', location: `${hostB.url}/v1/payouts?token=***&region=eu` });
+    expect(redirect.message).toContain(hostB.url);
+    expect(redirect.message).not.toContain('sk_in_location');
+    expect(hostA.requests.map((request) => request.method)).toEqual(['POST']);
+    expect(hostB.requests).toEqual([]);
+    await api.flush();
+    expect(await journaled(store)).toMatchObject({ state: 'pending', owner: null, attempts: 1 });
+    expect((await journaled(store))?.response).toBeUndefined();
+  });
+
+  it('the same with hooks, when the attempt goes through ky: host B receives nothing', async () => {
+    const store = memoryStore();
+    redirecting('/v1/payouts', 307, `${hostB.url}/v1/payouts`);
+    const hooked: string[] = [];
+    const api = apiOn(hostA.url, store, {
+      headers: credentials,
+      hooks: { beforeRequest: [({ request }) => void hooked.push(`${request.method} ${request.url}`)] },
+    });
+
+    await expect(api.post('v1/payouts', payout)).rejects.toBeInstanceOf(IdempotencyRedirectError);
+    expect(hooked).toEqual([`POST ${hostA.url}/v1/payouts`]);
+    expect(hostA.requests).toHaveLength(1);
+    expect(hostB.requests).toEqual([]);
+  });
+
+  it.each([301, 302, 303])('a %i is never turned into a GET, even on the same origin: the typed error, nothing journaled as success', async (status) => {
+    const store = memoryStore();
+    redirecting('/v1/payouts', status, '/v1/payouts/done');
+    const api = apiOn(hostA.url, store, { headers: credentials, retry: { limit: 2, delay: () => 0 } });
+
+    const error = await api.post('v1/payouts', payout).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IdempotencyRedirectError);
+    expect(error).toMatchObject({ status, location: `${hostA.url}/v1/payouts/done` });
+    expect(hostA.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['POST /v1/payouts']);
+    expect(hostB.requests).toEqual([]);
+    await api.flush();
+    expect(await journaled(store)).toMatchObject({ state: 'pending' });
+  });
+
+  it.each([307, 308])('a same-origin %i is followed within the attempt, with the journaled bytes, the key and the credentials', async (status) => {
+    const store = memoryStore();
+    redirecting('/v1/payouts', status, '/v2/payouts');
+    const api = apiOn(hostA.url, store, { headers: credentials });
+
+    const response = await api.post('v1/payouts', { body: new Uint8Array([0x7b, 0x7d, 0x00, 0xff]), headers: { 'content-type': 'application/octet-stream' }, idempotencyKey: 'payout-r' });
+    expect([response.status, response.attempts]).toEqual([201, 1]);
+    expect(hostA.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['POST /v1/payouts', 'POST /v2/payouts']);
+    for (const request of hostA.requests) {
+      expect([...request.body]).toEqual([0x7b, 0x7d, 0x00, 0xff]);
+      expect(request.headers).toMatchObject({ 'idempotency-key': 'payout-r', authorization: 'Bearer tok_A', 'x-api-key': 'key_A', 'content-type': 'application/octet-stream' });
+    }
+    expect(hostB.requests).toEqual([]);
+    await api.flush();
+    expect(await journaled(store)).toMatchObject({ state: 'succeeded', url: `${hostA.url}/v1/payouts` });
+  });
+
+  it('a same-origin hop that leads on to another origin is stopped there: host B receives nothing', async () => {
+    const store = memoryStore();
+    hostA.answer((request, res) => {
+      res.writeHead(307, { location: request.path === '/v1/payouts' ? '/v2/payouts' : `${hostB.url}/v2/payouts` });
+      res.end();
+    });
+    await expect(apiOn(hostA.url, store).post('v1/payouts', payout)).rejects.toMatchObject({ name: 'IdempotencyRedirectError', location: `${hostB.url}/v2/payouts` });
+    expect(hostA.requests.map((request) => request.path)).toEqual(['/v1/payouts', '/v2/payouts']);
+    expect(hostB.requests).toEqual([]);
+  });
+
+  it('a redirect loop, and a chain longer than MAX_REDIRECTS, end the call with the typed error after a bounded number of requests', async () => {
+    hostA.answer((request, res) => {
+      res.writeHead(307, { location: request.path === '/v1/a' ? '/v1/b' : '/v1/a' });
+      res.end();
+    });
+    await expect(apiOn(hostA.url, memoryStore()).post('v1/a', payout)).rejects.toThrow(/redirect loop/);
+    expect(hostA.requests.map((request) => request.path)).toEqual(['/v1/a', '/v1/b']);
+
+    hostA.reset();
+    hostA.answer((request, res) => {
+      res.writeHead(308, { location: `${request.path}x` });
+      res.end();
+    });
+    await expect(apiOn(hostA.url, memoryStore()).post('v1/n', payout)).rejects.toThrow(new RegExp(`more than ${MAX_REDIRECTS} redirects`));
+    expect(hostA.requests).toHaveLength(MAX_REDIRECTS + 1);
+  });
+
+  it('a Location with credentials in it is not followed, and not shown with them', async () => {
+    const port = new URL(hostA.url).port;
+    redirecting('/v1/payouts', 307, `http://user:pa55word@127.0.0.1:${port}/v2/payouts`);
+    const error = await apiOn(hostA.url, memoryStore()).post('v1/payouts', payout).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ name: 'IdempotencyRedirectError', location: `${hostA.url}/v2/payouts` });
+    expect(String((error as Error).message)).not.toMatch(/pa55word|\/\/user/);
+    expect(hostA.requests).toHaveLength(1);
+  });
+
+  it('recover() meets the same redirect: it sends to host A only, reports the typed error, and leaves the intent pending', async () => {
+    const store = memoryStore();
+    await leavePending(hostA, apiOn(hostA.url, store), 'payout-r');
+    redirecting('/v1/payouts', 307, `${hostB.url}/v1/payouts`);
+
+    // Even a client whose origins include host B never follows a redirect there: a Location is no origin the client chose.
+    const recovering = apiOn(hostA.url, store, { origins: [hostA.url, hostB.url], headers: credentials });
+    const [outcome] = await recovering.recover();
+    expect(outcome).toMatchObject({ idempotencyKey: 'payout-r', state: 'pending' });
+    expect(outcome?.error).toBeInstanceOf(IdempotencyRedirectError);
+    expect(hostA.requests).toHaveLength(1);
+    expect(hostB.requests).toEqual([]);
+    expect((await recovering.pending()).map((intent) => [intent.idempotencyKey, intent.state])).toEqual([['payout-r', 'pending']]);
   });
 });

@@ -46,8 +46,9 @@ describe('the intent is journaled before anything is sent', () => {
     const client = createClient({
       prefix: ORIGIN,
       store,
-      headers: { Authorization: 'Bearer sk_live_secret', Cookie: 'session=abc', 'X-Tenant': 't1' },
+      headers: { Authorization: 'Bearer sk_live_secret', Cookie: 'session=abc', 'X-Tenant': 't1', 'X-Api-Key': 'k_secret' },
     });
+    // A credential the call repeats as the client sends it is no credential of its own: accepted, and not journaled.
     await client.post('v1/payouts', { json: { amount: 7 }, headers: { 'X-Api-Key': 'k_secret' } });
     await client.flush();
     const [summary] = await store.list();

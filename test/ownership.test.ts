@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteReadOnly, sqliteStore } from '../src/node.js';
 import { createClient } from '../src/index.node.js';
-import { makeIntent, seededRandom } from '../src/testing.js';
+import { seededRandom } from '../src/testing.js';
+import { wholeIntent } from './support/planted.js';
 import { type Run, runFixture, untilLines } from './support/processes.js';
 import { type RecordingServer, startRecordingServer } from './support/recording-server.js';
 
@@ -64,12 +65,9 @@ describe('live owners sharing one SQLite journal, against a server that does not
     const store = sqliteStore(dbPath);
     const url = `${server.url}/v1/payouts`;
     // Its owner died long ago: the lease has run out.
-    const orphan = makeIntent({
-      scope: 'default',
-      id: `POST ${server.url}/v1/payouts orphan`,
+    const orphan = await wholeIntent({
       idempotencyKey: 'orphan',
       url,
-      origin: server.url,
       owner: 'dead-process',
       leaseUntil: Date.now() - 1,
       createdAt: Date.now(),

@@ -11,6 +11,7 @@ import { postgresStore } from '../src/stores/postgres.js';
 import { redisStore } from '../src/stores/redis.js';
 import { makeIntent } from '../src/testing/intents.js';
 import { type RawRequest, useRawServer } from './support/raw-server.js';
+import { wholeIntent } from './support/planted.js';
 import { tempDir } from './support/sqlite.js';
 
 const server = useRawServer();
@@ -160,14 +161,16 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
     const options: ClientOptions = {
       prefix: server.url,
       store,
-      headers: { Authorization: 'Bearer PLANTED_bearer_c63', 'X-Api-Key': 'PLANTED_apikey_header_d74' },
+      // Credentials live on the client: a call may not bring its own (recovery could not send it again).
+      headers: { Authorization: 'Bearer PLANTED_bearer_c63', 'X-Api-Key': 'PLANTED_apikey_header_d74', Cookie: 'session=PLANTED_cookie_e85', 'X-Session-Id': 'PLANTED_sessionid_f96' },
       secretParams: ['shop_ref'],
       retry: { limit: 1, delay: () => 0 },
       timeout: 5_000,
       on: capturing(lines),
     };
     const api = createClient(options);
-    const perCall = { headers: { Cookie: 'session=PLANTED_cookie_e85', 'X-Session-Id': 'PLANTED_sessionid_f96' } };
+    // A call's own header that is no credential is journaled, for recovery.
+    const perCall = { headers: { 'X-Request-Source': 'nightly' } };
     const query = { token: 'PLANTED_query_token_0a7', shop_ref: 'PLANTED_custom_param_1b8' };
     const shownThings: unknown[] = [];
     const failure = (call: Promise<unknown>) => call.then(() => expect.unreachable('the call should fail'), (error: unknown) => void shownThings.push(error));
@@ -181,6 +184,8 @@ describe('a whole run with secrets planted everywhere leaves none in the journal
     await failure(api.post('v1/ok', { json: { amount: 3 }, idempotencyKey: 'run-ok', searchParams: query, ...perCall }));
     // A URL object: with a prefix, a string input is joined to it as a path, as ky 2 does.
     await failure(api.post(new URL(`http://PLANTED_userinfo_user:PLANTED_userinfo_pass@${new URL(server.url).host}/v1/ok`), { json: {}, ...perCall }));
+    // A credential of the call's own is refused before anything is journaled, and its error names the header, never its value.
+    await failure(api.post('v1/ok', { json: {}, headers: { 'X-Session-Id': 'PLANTED_sessionid_per_call_1c9' } }));
     shownThings.push(await api.pending());
 
     server.answer((request, res) => byPath({ ...request, path: '/v1/ok' }, res));
@@ -287,7 +292,8 @@ describe('every text the package makes, in runs with secrets planted everywhere,
     const options: ClientOptions = {
       prefix: server.url,
       store,
-      headers: { Authorization: 'Bearer PLANTED_bearer', 'X-Api-Key': 'PLANTED_apikey_header' },
+      // Credentials live on the client: a call may not bring its own (recovery could not send it again).
+      headers: { Authorization: 'Bearer PLANTED_bearer', 'X-Api-Key': 'PLANTED_apikey_header', Cookie: 'sid=PLANTED_cookie', 'X-Session-Id': 'PLANTED_session_header' },
       retry: { limit: 1, delay: () => 0 },
       timeout: 400,
       on: everyEvent(lines),
@@ -296,7 +302,6 @@ describe('every text the package makes, in runs with secrets planted everywhere,
     const call = (extra: Record<string, unknown> = {}) => ({
       json: { amount: 1 },
       searchParams: query,
-      headers: { Cookie: 'sid=PLANTED_cookie', 'X-Session-Id': 'PLANTED_session_header' },
       ...extra,
     });
     const fragment = '#access_token=PLANTED_fragment_token&state=s1&expires_in=60';
@@ -345,8 +350,8 @@ describe('every text the package makes, in runs with secrets planted everywhere,
     const planted = [
       makeIntent({ scope: 'default', idempotencyKey: 'planted-userinfo', origin: server.url,
         url: `http://PLANTED_row_user:PLANTED_row_pass@${new URL(server.url).host}/v1/ok?token=PLANTED_row_token#code=PLANTED_row_code` }),
-      makeIntent({ scope: 'default', idempotencyKey: 'planted-query', origin: server.url,
-        url: `${server.url}/v1/ok?client_secret=PLANTED_row_secret&n=1#id_token=PLANTED_row_idtoken` }),
+      // Whole, as a client writes it (its id and fingerprint follow from its request), or recovery would take it for damaged.
+      await wholeIntent({ idempotencyKey: 'planted-query', url: `${server.url}/v1/ok?client_secret=PLANTED_row_secret&n=1#id_token=PLANTED_row_idtoken` }),
       // Its id is opaque, handed back to resolve() as it is: written here as the client writes ids.
       makeIntent({ scope: 'default', idempotencyKey: 'planted-origin', id: 'POST http://elsewhere.test/v1/ok planted-origin', origin: 'http://PLANTED_origin_user:PLANTED_origin_pass@elsewhere.test',
         url: 'http://PLANTED_origin_user:PLANTED_origin_pass@elsewhere.test/v1/ok?jwt=PLANTED_origin_jwt' }),

@@ -123,7 +123,7 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
   const answers: Answer[] = [];
   const first = calls[0]!;
   const sendUs = await perCall(n, async (i) => {
-    answers[i] = await sendAttempt({ url: first.url, method: 'POST', headers: first.headers, body: first.body, shownUrl: first.url.href }, 10_000, signal, options);
+    answers[i] = await sendAttempt({ url: first.url, method: 'POST', headers: first.headers, body: first.body, shownUrl: first.url.href, idempotencyKey: first.idempotencyKey }, 10_000, signal, options);
   });
   const answer = answers[0]!;
   await step('classify', 'classifyAnswer (2xx: replay headers only)', () => classifyAnswer(answer, options));

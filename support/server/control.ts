@@ -20,7 +20,7 @@ export interface ControlTarget {
   appliedByKey(): Record<string, number>;
 }
 
-const FAULT_KINDS = new Set(['drop-before', 'drop-after', 'status', 'rate-limit', 'slow', 'in-flight', 'no-answer']);
+const FAULT_KINDS = new Set(['drop-before', 'drop-after', 'status', 'rate-limit', 'slow', 'in-flight', 'no-answer', 'redirect']);
 
 function isFault(value: unknown): value is Fault {
   return typeof value === 'object' && value !== null && FAULT_KINDS.has((value as { kind?: unknown }).kind as string);

@@ -21,7 +21,9 @@ export type Fault =
    * Applied and its answer stored at once (a repeat of the key is replayed), but never written:
    * the request hangs until the client gives up or goes away, as a page closed mid-request does.
    */
-  | { kind: 'no-answer' };
+  | { kind: 'no-answer' }
+  /** A redirect (301, 302, 303, 307, 308) to `location`; nothing applied. */
+  | { kind: 'redirect'; status: number; location: string };
 
 export type FaultScript = (req: SeenRequest) => Fault | undefined;
 

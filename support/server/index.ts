@@ -186,6 +186,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
           outcome: 'fault',
           extraHeaders: { 'Retry-After': fault.retryAfter },
         };
+      case 'redirect':
+        return { answer: { status: fault.status, headers: { location: fault.location, 'content-type': 'text/plain' }, body: 'moved' }, outcome: 'fault' };
       case 'in-flight': {
         // Where twins wait (seed 002) and there is a first to wait for, ordinary processing does
         // exactly that and applies nothing, since the key is taken.

@@ -9,6 +9,7 @@ import {
   HTTPError,
   IdempotencyConflictError,
   IdempotencyMismatchError,
+  IdempotencyRedirectError,
   NetworkError,
   type ClientOptions,
   type DurableResponse,
@@ -393,14 +394,40 @@ describe('plain reads', () => {
   });
 });
 
+describe('a redirect', () => {
+  // The test server as another origin: the same server, so whatever a followed redirect sends it is seen.
+  const otherOrigin = server.url.replace('127.0.0.1', 'localhost');
+
+  it.each([
+    ['a 307 to another origin', 307, `${otherOrigin}/v1/elsewhere`],
+    ['a 308 to another origin', 308, `${otherOrigin}/v1/elsewhere`],
+    // The browser hands back an opaque redirect, status and Location hidden: not even a same-origin one can be judged, so none is followed.
+    ['a same-origin 307', 307, `${server.url}/v1/elsewhere`],
+    ['a 303 (fetch would turn the write into a GET)', 303, `${server.url}/v1/elsewhere`],
+  ])('%s is not followed: IdempotencyRedirectError, nothing sent where it points, the intent left pending', async (_name, status, location) => {
+    const journal = newJournal();
+    const client = clientOn(journal.open(), { retry: { limit: 2, delay: () => 0 } });
+    await server.faults({ once: { kind: 'redirect', status, location } });
+
+    const error = await client.post('v1/payouts', { json: { amount: 9 }, idempotencyKey: `redirect-${status}-${location.length}` }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IdempotencyRedirectError);
+    expect(error).toMatchObject({ status: undefined, location: undefined });
+    const writes = await writesSeen();
+    expect(writes.map((request) => `${request.method} ${request.path} ${request.status}`)).toEqual([`POST /v1/payouts ${status}`]);
+    expect((await server.state()).appliedTotal).toBe(0);
+    await client.close();
+    expect(((await rawRecords(journal.name)) as Intent[]).map((record) => [record.state, record.response])).toEqual([['pending', undefined]]);
+  });
+});
+
 describe('credentials', () => {
   it('sends Authorization to the server and never writes it to IndexedDB', async () => {
     const journal = newJournal();
     const client = clientOn(journal.open(), {
-      headers: { Authorization: 'Bearer sk_live_secret', 'X-Tenant': 't1' },
+      headers: { Authorization: 'Bearer sk_live_secret', 'X-Tenant': 't1', 'X-Api-Key': 'k_secret' },
       retry: { limit: 0 },
     });
-    const settled = await client.post('v1/payouts', { json: { amount: 7 }, headers: { 'X-Api-Key': 'k_secret' } });
+    const settled = await client.post('v1/payouts', { json: { amount: 7 } });
     await server.faults(EVERY_ANSWER_LOST);
     const pending = await client.post('v1/payouts', { json: { amount: 8 } }).catch((caught: unknown) => caught);
     expect(pending).toBeInstanceOf(NetworkError);

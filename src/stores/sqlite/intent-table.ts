@@ -59,7 +59,7 @@ export class IntentTable {
       AND (:before IS NULL OR updatedAt < :before)
       AND id NOT IN (SELECT value FROM json_each(:excluding))`;
     this.#claimable = db.prepare(`
-      SELECT * FROM intents WHERE rowid IN (
+      SELECT rowid AS takeRowid, * FROM intents WHERE rowid IN (
         SELECT rowid FROM intents WHERE scope = :scope AND state IN (SELECT value FROM json_each(:states)) AND leaseUntil <= :now
           AND owner_process(owner) <> 'running'
         UNION
@@ -68,12 +68,12 @@ export class IntentTable {
       ) AND ${filters}
       ORDER BY createdAt, rowid LIMIT max(:limit, 0)`);
     this.#claimableById = db.prepare(`
-      SELECT * FROM intents WHERE scope = :scope AND id = :id AND state IN (SELECT value FROM json_each(:states))
+      SELECT rowid AS takeRowid, * FROM intents WHERE scope = :scope AND id = :id AND state IN (SELECT value FROM json_each(:states))
         AND ((leaseUntil <= :now AND owner_process(owner) <> 'running') OR owner_process(owner) = 'gone') AND ${filters}
       LIMIT max(:limit, 0)`);
     this.#take = db.prepare(`
       UPDATE intents SET owner = :owner, leaseUntil = :leaseUntil, updatedAt = :now, version = version + 1
-      WHERE scope = :scope AND id = :id RETURNING version`);
+      WHERE rowid = :rowid RETURNING version`);
     this.#list = db.prepare(`
       SELECT ${SUMMARY_COLUMNS} FROM intents
       WHERE (:scope IS NULL OR scope = :scope) AND is_known_state(state)
@@ -116,9 +116,11 @@ export class IntentTable {
       limit: request.limit,
     });
     const leaseUntil = now + request.leaseMs;
-    return rows.map((row) => {
+    // Taken by the row selected, not by its id read back: an id whose bytes are no UTF-8 (a damaged
+    // file) would not find its row again, and the row would come back, untaken, on every claim.
+    return rows.map(({ takeRowid, ...row }) => {
       const intent = intentFromRow(row);
-      const taken = this.#take.get({ owner: request.owner, leaseUntil, now, scope: intent.scope, id: intent.id });
+      const taken = this.#take.get({ owner: request.owner, leaseUntil, now, rowid: takeRowid as number });
       return { ...intent, owner: request.owner, leaseUntil, updatedAt: now, version: Number(taken?.version) };
     });
   }
