@@ -12,10 +12,23 @@ export {
   RetryBudgetError,
 } from './errors.js';
 export { memoryStore } from './stores/memory.js';
-export { intentId, isClaimable, isCompactable, isKnownState, UNSETTLED_STATES } from './stores/store.js';
+export {
+  applyChange,
+  applyClaim,
+  checkPayloads,
+  intentId,
+  isClaimable,
+  isCompactable,
+  isExpiredAtClaim,
+  isKnownState,
+  PayloadTooLargeError,
+  rebased,
+  UNSETTLED_STATES,
+} from './stores/store.js';
 export type {
   ClaimRequest,
   CreateOptions,
+  Enlistment,
   Intent,
   IntentChange,
   IntentState,

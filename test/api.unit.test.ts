@@ -28,6 +28,12 @@ describe('the public surface of SPEC.md', () => {
     }
   });
 
+  it('exports the helpers a store author builds on, from every entry', () => {
+    for (const name of ['intentId', 'isClaimable', 'isCompactable', 'isKnownState', 'UNSETTLED_STATES', 'rebased', 'applyChange', 'applyClaim', 'isExpiredAtClaim', 'checkPayloads', 'PayloadTooLargeError']) {
+      expect(durableFetch).toHaveProperty(name);
+    }
+  });
+
   it('every idempotency error is an IdempotencyError carrying key, status, code and response', () => {
     const response = new Response('{}', { status: 409 });
     for (const ErrorClass of [IdempotencyMismatchError, IdempotencyConflictError, IdempotencyKeyInvalidError, IdempotencyKeyExpiredError, IdempotencyStoreError]) {
