@@ -6,12 +6,12 @@
  *
  * With `hooks`, the attempt goes through ky, which runs them. Without, there is nothing left for
  * ky to do — its timeout, retries and HTTP errors are the operation's — and fetch is called
- * directly: ky would build a Request and merge options on every attempt only for fetch to copy it.
+ * directly: ky would build a Request and merge runtime on every attempt only for fetch to copy it.
  */
 import ky, { NetworkError, TimeoutError } from 'ky';
 import { maskUrl } from './credentials.js';
 import { IdempotencyRedirectError } from './errors.js';
-import type { NormalizedOptions } from './options.js';
+import type { ClientRuntime } from './runtime.js';
 import type { Answer } from './response.js';
 import { timeLimit } from './time-limit.js';
 
@@ -32,7 +32,7 @@ export const MAX_REDIRECTS = 5;
 /** The statuses fetch follows as redirects (the Fetch standard's redirect status). */
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
-export async function sendAttempt(request: WireRequest, timeout: number | false, signal: AbortSignal, options: NormalizedOptions): Promise<Answer> {
+export async function sendAttempt(request: WireRequest, timeout: number | false, signal: AbortSignal, runtime: ClientRuntime): Promise<Answer> {
   const limit = timeLimit(signal, timeout);
   // ky's errors carry the request it sent, credentials and all: ours name it, and nothing more.
   const shown = () => new Request(request.shownUrl, { method: request.method });
@@ -43,13 +43,13 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
   const send = async (url: string, method: string, headers: Headers): Promise<Response> => {
     const init: RequestInit = { method, headers, body: request.body as BodyInit | undefined, signal: limit.signal, redirect: 'manual' };
     try {
-      return await (options.fetch ? options.fetch(url, init) : globalThis.fetch(url, init));
+      return await (runtime.config.fetch ? runtime.config.fetch(url, init) : globalThis.fetch(url, init));
     } catch (error) {
       throw unanswered(error, shown);
     }
   };
   const sendTo = (url: URL): Promise<Response> =>
-    options.hooks === undefined
+    runtime.config.hooks === undefined
       ? send(url.href, request.method, request.headers)
       : ky(url, {
           method: request.method,
@@ -66,14 +66,14 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
             const { url: hooked, method, headers } = input as Request;
             return send(hooked, method, headers);
           },
-          hooks: options.hooks,
+          hooks: runtime.config.hooks,
         });
   try {
     let url = request.url;
     const visited = new Set([url.href]);
     for (;;) {
       const response = await sendTo(url);
-      const next = redirectTarget(response, url, request, visited, options);
+      const next = redirectTarget(response, url, request, visited, runtime);
       if (next === undefined) {
         const body = await response.arrayBuffer().catch((error: unknown) => {
           throw unanswered(error, shown);
@@ -100,7 +100,7 @@ export async function sendAttempt(request: WireRequest, timeout: number | false,
  * its body unread and nothing sent where it points. Node (undici), Deno and Bun hand a manual
  * redirect back with its status and Location; browsers hide both (an opaque redirect, status 0).
  */
-function redirectTarget(response: Response, from: URL, request: WireRequest, visited: ReadonlySet<string>, options: NormalizedOptions): URL | undefined {
+function redirectTarget(response: Response, from: URL, request: WireRequest, visited: ReadonlySet<string>, runtime: ClientRuntime): URL | undefined {
   const opaque = response.type === 'opaqueredirect';
   if (!opaque && !REDIRECT_STATUSES.has(response.status)) return undefined;
   const { idempotencyKey, method } = request;
@@ -122,7 +122,7 @@ function redirectTarget(response: Response, from: URL, request: WireRequest, vis
   } catch {
     return refuse('its Location is not a URL');
   }
-  const location = maskUrl(target.href, options.secretParams);
+  const location = maskUrl(target.href, runtime.config.secretParams);
   if (response.status !== 307 && response.status !== 308) return refuse(`a ${response.status} would turn the ${method} into a GET, so it is not followed`, location);
   if (target.origin !== request.url.origin) return refuse(`another origin than ${request.url.origin}, which is never sent the request`, location);
   if (target.username !== '' || target.password !== '') return refuse('its Location carries credentials (user:password@)', location);

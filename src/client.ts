@@ -1,7 +1,8 @@
 import ky, { type BeforeErrorState, HTTPError, type Hooks, NetworkError, type ResponsePromise, TimeoutError } from 'ky';
 import { isSecretName, maskUrl } from './credentials.js';
 import { RecoveryPasses } from './auto-recover.js';
-import { type CallOptions, type ClientOptions, normalizeOptions, type NormalizedOptions, type Platform, timeLimit } from './options.js';
+import { type CallOptions, type ClientOptions, type Platform, timeLimitOption } from './options.js';
+import { type ClientRuntime, startRuntime } from './runtime.js';
 import { describeCall, emitEnd, mismatch, newIntent, runCall, type Settlement, storeError } from './operation.js';
 import { emit } from './events.js';
 import { ownCopy } from './errors.js';
@@ -29,23 +30,23 @@ export type PlainCallOptions = Omit<CallOptions, 'idempotencyKey' | 'json' | 'bo
 
 export interface DurableClient {
   /** Keyed, journaled before the first byte, retried with the same key. */
-  post(input: Input, options?: CallOptions): DurableResponsePromise;
-  put(input: Input, options?: CallOptions): DurableResponsePromise;
-  patch(input: Input, options?: CallOptions): DurableResponsePromise;
-  delete(input: Input, options?: CallOptions): DurableResponsePromise;
+  post(input: Input, runtime?: CallOptions): DurableResponsePromise;
+  put(input: Input, runtime?: CallOptions): DurableResponsePromise;
+  patch(input: Input, runtime?: CallOptions): DurableResponsePromise;
+  delete(input: Input, runtime?: CallOptions): DurableResponsePromise;
   /** Plain ky requests: never keyed, never journaled. */
-  get(input: Input, options?: PlainCallOptions): ResponsePromise;
-  head(input: Input, options?: PlainCallOptions): ResponsePromise;
+  get(input: Input, runtime?: PlainCallOptions): ResponsePromise;
+  head(input: Input, runtime?: PlainCallOptions): ResponsePromise;
   /** Intents of this client's scope whose outcome is unknown (`pending`, `expired`), oldest first. */
   pending(): Promise<PendingIntent[]>;
   /** Claims this client's unowned pending intents (scope and origins) and resends each once, oldest first; one pass at a time. */
-  recover(options?: RecoverOptions): Promise<RecoveryOutcome[]>;
+  recover(runtime?: RecoverOptions): Promise<RecoveryOutcome[]>;
   /** Settles an unknown outcome by an operator's word. */
   resolve(intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void>;
   /** Journals an intent without sending it; `relay()` (here or in any process sharing the store) sends it. */
-  enqueue(method: KeyedMethod, input: Input, options?: EnqueueOptions): Promise<{ idempotencyKey: string }>;
+  enqueue(method: KeyedMethod, input: Input, runtime?: EnqueueOptions): Promise<{ idempotencyKey: string }>;
   /** Sends enqueued and orphaned intents as they appear, until `signal` aborts. */
-  relay(options?: RelayOptions): Promise<void>;
+  relay(runtime?: RelayOptions): Promise<void>;
   /**
    * Resolves once every call this client started has its outcome in the journal. Outcomes are
    * recorded just after the caller gets its answer; wait for this before `process.exit()`.
@@ -55,7 +56,7 @@ export interface DurableClient {
   close(): Promise<void>;
 }
 
-/** What `enqueue` accepts: a call's options, and the caller's own transaction where the store has them. */
+/** What `enqueue` accepts: a call's runtime, and the caller's own transaction where the store has them. */
 export interface EnqueueOptions extends Omit<CallOptions, 'signal'> {
   /** With `postgresStore`: a `pg` client inside `BEGIN`; the intent commits or rolls back with the caller's rows. */
   transaction?: unknown;
@@ -80,11 +81,11 @@ interface Flight {
  */
 export function makeCreateClient(platform: Platform) {
   return function createClient(clientOptions: ClientOptions = {}): DurableClient {
-    const options = normalizeOptions(clientOptions, platform);
+    const runtime = startRuntime(clientOptions, platform);
     const flights = new Map<string, Flight>();
     const recording = new Set<Promise<unknown>>();
-    const recovery = new RecoveryPasses((recoverOptions) => recoverOnce(options, recoverOptions));
-    if (options.autoRecover) recovery.watch();
+    const recovery = new RecoveryPasses((recoverOptions) => recoverOnce(runtime, recoverOptions));
+    if (runtime.config.autoRecover) recovery.watch();
 
     /**
      * Operations abandoned by every caller, still winding down (releasing their intent): a new
@@ -98,13 +99,13 @@ export function makeCreateClient(platform: Platform) {
      * own events (`start`, `end`), its own Response and its own error, whatever the others do with theirs.
      */
     async function join(call: PreparedCall, signal: AbortSignal | undefined): Promise<Settlement> {
-      const about = describeCall(call, options);
-      emit(options.on, 'start', { ...about, recovery: false });
+      const about = describeCall(call, runtime);
+      emit(runtime.config.on, 'start', { ...about, recovery: false });
       const settlement = await shared(call, signal).then(
         (shared): Settlement => (shared.error === undefined ? shared : { ...shared, error: ownCopy(shared.error) }),
         (error: unknown): Settlement => ({ state: undefined, error }),
       );
-      emitEnd(about, settlement, options);
+      emitEnd(about, settlement, runtime);
       return settlement;
     }
 
@@ -112,10 +113,10 @@ export function makeCreateClient(platform: Platform) {
       // A client has one scope: the intent's id alone names its slot.
       const slot = call.id;
       let flight = flights.get(slot);
-      if (flight !== undefined && flight.fingerprint !== call.fingerprint) return Promise.resolve(mismatch(call, options));
+      if (flight !== undefined && flight.fingerprint !== call.fingerprint) return Promise.resolve(mismatch(call, runtime));
       // Settled, its outcome still being written: this is a repeat, not a twin, and gets what the journal will say.
       if (flight?.settled?.state === 'succeeded' || flight?.settled?.state === 'failed') {
-        emit(options.on, 'journalAnswer', { ...describeCall(call, options), state: flight.settled.state });
+        emit(runtime.config.on, 'journalAnswer', { ...describeCall(call, runtime), state: flight.settled.state });
         return Promise.resolve(asJournalAnswer(flight.settled));
       }
       if (flight === undefined) {
@@ -124,7 +125,7 @@ export function makeCreateClient(platform: Platform) {
         // it in the journal rather than waiting out this client's own lease.
         const release = () => flights.get(slot) === current && flights.delete(slot);
         const predecessor = winding.get(slot);
-        const started = predecessor === undefined ? runCall(call, options, controller.signal) : predecessor.then(() => runCall(call, options, controller.signal));
+        const started = predecessor === undefined ? runCall(call, runtime, controller.signal) : predecessor.then(() => runCall(call, runtime, controller.signal));
         const settlement = started.then(
           (settled) => {
             current.settled = settled;
@@ -172,7 +173,7 @@ export function makeCreateClient(platform: Platform) {
         const result = (async (): Promise<CallResult> => {
           // Aborted before the call: nothing is journaled, so nothing is sent later either.
           callOptions.signal?.throwIfAborted();
-          const call = await prepareCall(method, input, callOptions, options);
+          const call = await prepareCall(method, input, callOptions, runtime);
           // Aborted while the call was prepared: still nothing journaled, and an abort event
           // already fired would never reach the caller's listener in join().
           callOptions.signal?.throwIfAborted();
@@ -188,16 +189,16 @@ export function makeCreateClient(platform: Platform) {
 
     function plain(method: 'get' | 'head') {
       return (input: Input, callOptions: PlainCallOptions = {}): ResponsePromise =>
-        ky(resolveUrl(input, options, callOptions.searchParams), {
+        ky(resolveUrl(input, runtime, callOptions.searchParams), {
           method,
-          headers: mergeHeaders(options.headers, callOptions.headers),
-          retry: kyRetry(callOptions.retry === undefined ? options.retry : normalizeRetry(callOptions.retry)),
-          timeout: timeLimit('timeout', callOptions.timeout, options.timeout),
-          totalTimeout: timeLimit('totalTimeout', callOptions.totalTimeout, options.totalTimeout),
-          throwHttpErrors: callOptions.throwHttpErrors ?? options.throwHttpErrors,
+          headers: mergeHeaders(runtime.config.headers, callOptions.headers),
+          retry: kyRetry(callOptions.retry === undefined ? runtime.config.retry : normalizeRetry(callOptions.retry)),
+          timeout: timeLimitOption('timeout', callOptions.timeout, runtime.config.timeout),
+          totalTimeout: timeLimitOption('totalTimeout', callOptions.totalTimeout, runtime.config.totalTimeout),
+          throwHttpErrors: callOptions.throwHttpErrors ?? runtime.config.throwHttpErrors,
           signal: callOptions.signal,
-          fetch: options.fetch,
-          hooks: { ...options.hooks, beforeError: [...(options.hooks?.beforeError ?? []), maskedError(options.secretParams)] },
+          fetch: runtime.config.fetch,
+          hooks: { ...runtime.config.hooks, beforeError: [...(runtime.config.hooks?.beforeError ?? []), maskedError(runtime.config.secretParams)] },
         });
     }
 
@@ -208,18 +209,18 @@ export function makeCreateClient(platform: Platform) {
       delete: keyed('DELETE'),
       get: plain('get'),
       head: plain('head'),
-      pending: () => listPending(options),
+      pending: () => listPending(runtime),
       recover: (recoverOptions) => recovery.run(recoverOptions),
-      resolve: (intent, state) => resolveIntent(options, intent, state),
-      enqueue: (method, input, callOptions = {}) => enqueue(options, method, input, callOptions),
-      relay: (relayOptions) => relayLoop(options, relayOptions),
+      resolve: (intent, state) => resolveIntent(runtime, intent, state),
+      enqueue: (method, input, callOptions = {}) => enqueue(runtime, method, input, callOptions),
+      relay: (relayOptions) => relayLoop(runtime, relayOptions),
       flush,
       async close() {
         await recovery.stop();
         await flush();
-        await options.housekeeping.settled();
-        await options.owner.release();
-        await options.store.close();
+        await runtime.housekeeping.settled();
+        await runtime.owner.release();
+        await runtime.store.close();
       },
     };
   };
@@ -228,7 +229,7 @@ export function makeCreateClient(platform: Platform) {
 /**
  * ky's errors name the request they failed on, URL and all: for a plain request, after the
  * client's own `beforeError` hooks, the error is made again naming it masked, as a keyed call's
- * errors do (its response's `url` too), and an HTTPError's options without secret headers.
+ * errors do (its response's `url` too), and an HTTPError's runtime without secret headers.
  */
 function maskedError(secretParams: ReadonlySet<string>): NonNullable<Hooks['beforeError']>[number] {
   return ({ error }: BeforeErrorState) => {
@@ -266,18 +267,18 @@ function withOwnSignal(flight: Flight, signal: AbortSignal | undefined): Promise
 
 const KEYED_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-async function enqueue(options: NormalizedOptions, method: KeyedMethod, input: Input, callOptions: EnqueueOptions): Promise<{ idempotencyKey: string }> {
+async function enqueue(runtime: ClientRuntime, method: KeyedMethod, input: Input, callOptions: EnqueueOptions): Promise<{ idempotencyKey: string }> {
   const verb = typeof method === 'string' ? method.toUpperCase() : '';
   if (!KEYED_METHODS.has(verb)) throw new TypeError(`enqueue() takes POST, PUT, PATCH or DELETE, got ${String(method)}.`);
-  const call = await prepareCall(verb, input, callOptions, options);
+  const call = await prepareCall(verb, input, callOptions, runtime);
   let existing;
   try {
     const { transaction } = callOptions;
-    existing = await options.store.create(newIntent(call, options, null), transaction === undefined ? undefined : { transaction });
+    existing = await runtime.store.create(newIntent(call, runtime, null), transaction === undefined ? undefined : { transaction });
   } catch (cause) {
     throw storeError(`Could not journal the intent of key "${call.idempotencyKey}"; nothing will be sent`, call.idempotencyKey, cause);
   }
-  if (existing === undefined) options.housekeeping.journaled();
-  if (existing !== undefined && existing.fingerprint !== call.fingerprint) throw mismatch(call, options).error;
+  if (existing === undefined) runtime.housekeeping.journaled();
+  if (existing !== undefined && existing.fingerprint !== call.fingerprint) throw mismatch(call, runtime).error;
   return { idempotencyKey: call.idempotencyKey };
 }

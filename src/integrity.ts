@@ -16,7 +16,7 @@ import { emit } from './events.js';
 import { requestFingerprint } from './fingerprint.js';
 import { validateKey } from './key.js';
 import { describe } from './operation.js';
-import type { NormalizedOptions } from './options.js';
+import type { ClientRuntime } from './runtime.js';
 import { intentId, type Intent, type IntentSummary } from './stores/store.js';
 
 /** An HTTP header name (RFC 9110 token). */
@@ -48,17 +48,17 @@ export function summaryDamageOf(intent: IntentSummary): string | undefined {
 }
 
 /** What is wrong with an intent read back from the journal, payloads included, in words that quote none of it; undefined when nothing is. */
-export async function damageOf(intent: Intent, options: Pick<NormalizedOptions, 'sha256'>): Promise<string | undefined> {
+export async function damageOf(intent: Intent, runtime: { config: Pick<ClientRuntime['config'], 'sha256'> }): Promise<string | undefined> {
   const summary = summaryDamageOf(intent);
   if (summary !== undefined) return summary;
   const { method, body } = intent;
   const url = new URL(intent.url);
   if (!wellFormedHeaders(intent.headers)) return 'its stored headers are not valid HTTP headers';
   if (body !== undefined && !(body instanceof Uint8Array)) return 'its body is not bytes';
-  if ((await requestFingerprint(method, url, { bytes: body }, options.sha256)) === intent.fingerprint) return undefined;
+  if ((await requestFingerprint(method, url, { bytes: body }, runtime.config.sha256)) === intent.fingerprint) return undefined;
   // A FormData was fingerprinted by its entries: read the stored multipart bytes back into them.
   const entries = body === undefined ? undefined : await storedFormEntries(body, intent.headers['content-type']);
-  if (entries !== undefined && (await requestFingerprint(method, url, { bytes: body, fingerprintBytes: entries }, options.sha256)) === intent.fingerprint) return undefined;
+  if (entries !== undefined && (await requestFingerprint(method, url, { bytes: body, fingerprintBytes: entries }, runtime.config.sha256)) === intent.fingerprint) return undefined;
   return 'its method, URL and body do not give its stored fingerprint';
 }
 
@@ -89,19 +89,19 @@ function wellFormedHeaders(headers: unknown): headers is Record<string, string> 
  * intent is whole. Whoever holds it sends nothing and releases it, pending: its outcome is as
  * unknown as before, and only an operator can settle it.
  */
-export async function refuseIfDamaged(intent: Intent, options: NormalizedOptions): Promise<IdempotencyIntegrityError | undefined> {
-  const reason = await damageOf(intent, options);
-  return reason === undefined ? undefined : damaged(intent, reason, options);
+export async function refuseIfDamaged(intent: Intent, runtime: ClientRuntime): Promise<IdempotencyIntegrityError | undefined> {
+  const reason = await damageOf(intent, runtime);
+  return reason === undefined ? undefined : damaged(intent, reason, runtime);
 }
 
 /** The error for an intent damaged for `reason`, said as the event `damaged` too. */
-export function damaged(intent: IntentSummary, reason: string, options: NormalizedOptions): IdempotencyIntegrityError {
-  const about = describe(intent, options);
+export function damaged(intent: IntentSummary, reason: string, runtime: ClientRuntime): IdempotencyIntegrityError {
+  const about = describe(intent, runtime);
   const error = new IdempotencyIntegrityError(
     `Intent of key "${about.idempotencyKey}" (${about.method} ${about.url}) is damaged in the journal: ${reason}. Nothing was sent, and it stays ` +
       'pending: check with the API whether the operation ran, then settle it with resolve() (or restore the journal from a backup).',
     { idempotencyKey: about.idempotencyKey, reason },
   );
-  emit(options.on, 'damaged', { ...about, reason, error });
+  emit(runtime.config.on, 'damaged', { ...about, reason, error });
   return error;
 }

@@ -20,7 +20,7 @@ import {
 import { emit, traceparentOf } from './events.js';
 import { refuseIfDamaged } from './integrity.js';
 import { formatKey } from './key.js';
-import type { NormalizedOptions } from './options.js';
+import type { ClientRuntime } from './runtime.js';
 import { Lease, monotonicNow } from './ownership.js';
 import { mergeHeaders, type PreparedCall } from './request.js';
 import { sleep, timeLimit } from './time-limit.js';
@@ -67,21 +67,21 @@ export interface Owned {
  * A call's operation: journal it (or find it journaled), take ownership, send, settle. `totalTimeout`
  * bounds all of it, a wait for another owner included. Its callers emit `start` and `end`, each its own.
  */
-export async function runCall(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal): Promise<Settlement> {
+export async function runCall(call: PreparedCall, runtime: ClientRuntime, signal: AbortSignal): Promise<Settlement> {
   const total = timeLimit(signal, call.totalTimeout);
-  return operate(call, options, signal, total.signal)
+  return operate(call, runtime, signal, total.signal)
     .catch((error: unknown): Settlement => ({ state: error instanceof WaitedForOwner ? 'pending' : undefined, error: stoppedWaiting(error, signal, total.expired) }))
     .finally(() => total.end());
 }
 
-async function operate(call: PreparedCall, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal): Promise<Settlement> {
-  const acquired = await acquire(call, options, deadline);
-  return 'state' in acquired ? acquired : sendOwned(acquired, call, options, signal, deadline);
+async function operate(call: PreparedCall, runtime: ClientRuntime, signal: AbortSignal, deadline: AbortSignal): Promise<Settlement> {
+  const acquired = await acquire(call, runtime, deadline);
+  return 'state' in acquired ? acquired : sendOwned(acquired, call, runtime, signal, deadline);
 }
 
 /** The operation's end, for traces and logs: how it settled and whether the journal answered. */
-export function emitEnd(about: OperationAbout, { state, replayed = false, attempts = 0, error }: Settlement, options: NormalizedOptions): void {
-  emit(options.on, 'end', { ...about, state, replayed, attempts, ...(error === undefined ? {} : { error }) });
+export function emitEnd(about: OperationAbout, { state, replayed = false, attempts = 0, error }: Settlement, runtime: ClientRuntime): void {
+  emit(runtime.config.on, 'end', { ...about, state, replayed, attempts, ...(error === undefined ? {} : { error }) });
 }
 
 /**
@@ -91,15 +91,15 @@ export function emitEnd(about: OperationAbout, { state, replayed = false, attemp
 export async function sendOwned(
   { intent, lease }: Owned,
   transport: Transport,
-  options: NormalizedOptions,
+  runtime: ClientRuntime,
   signal: AbortSignal,
   deadline: AbortSignal,
 ): Promise<Settlement> {
-  const about = describe(intent, options);
+  const about = describe(intent, runtime);
   const url = transport.url ?? new URL(intent.url);
   const { origin } = url;
-  const headers = wireHeaders(transport.headers, intent, options.secretParams);
-  const quota = options.retryBudget?.open(origin, transport.recovery === true);
+  const headers = wireHeaders(transport.headers, intent, runtime.config.secretParams);
+  const quota = runtime.retryBudget?.open(origin, transport.recovery === true);
 
   let attempts = 0;
   const attempt = async (): Promise<{ answer: Answer; verdict: Verdict }> => {
@@ -107,14 +107,14 @@ export async function sendOwned(
     const held = await lease.check();
     if (held !== 'held') throw held === 'lost' ? new OwnershipLost() : new LeaseUnconfirmed();
     attempts++;
-    emit(options.on, 'attempt', { ...about, attempt: intent.attempts + attempts });
+    emit(runtime.config.on, 'attempt', { ...about, attempt: intent.attempts + attempts });
     const number = intent.attempts + attempts;
-    const answer = await sendAttempt({ url, method: intent.method, headers, body: intent.body, shownUrl: about.url, idempotencyKey: intent.idempotencyKey }, transport.timeout, deadline, options).catch((error: unknown) => {
-      emit(options.on, 'attemptEnd', { ...about, attempt: number, error, reachedServer: reachedServer(error) });
+    const answer = await sendAttempt({ url, method: intent.method, headers, body: intent.body, shownUrl: about.url, idempotencyKey: intent.idempotencyKey }, transport.timeout, deadline, runtime).catch((error: unknown) => {
+      emit(runtime.config.on, 'attemptEnd', { ...about, attempt: number, error, reachedServer: reachedServer(error) });
       throw error;
     });
-    emit(options.on, 'attemptEnd', { ...about, attempt: number, status: answer.status, reachedServer: true });
-    const verdict = classifyAnswer(answer, options);
+    emit(runtime.config.on, 'attemptEnd', { ...about, attempt: number, status: answer.status, reachedServer: true });
+    const verdict = classifyAnswer(answer, runtime.config);
     if (verdict.kind === 'transient' || verdict.kind === 'conflict') throw new RetryableAnswer(answer, verdict);
     return { answer, verdict };
   };
@@ -124,28 +124,28 @@ export async function sendOwned(
     // An answer to retry is said as the error it would end the call with: the HTTPError (or
     // idempotency error) a catcher knows, its URL masked — never the raw answer.
     const onRetry = (event: RetryEvent) => {
-      const error = event.error instanceof RetryableAnswer ? answerError(event.error.verdict, event.error.answer, intent, options) : event.error;
-      emit(options.on, 'retry', { ...about, ...event, error, reachedServer: reachedServer(event.error) });
+      const error = event.error instanceof RetryableAnswer ? answerError(event.error.verdict, event.error.answer, intent, runtime) : event.error;
+      emit(runtime.config.on, 'retry', { ...about, ...event, error, reachedServer: reachedServer(event.error) });
     };
-    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, quota, about, options));
+    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, quota, about, runtime));
   } catch (error) {
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
     // A server that asked for a long wait (Retry-After beyond maxRetryAfter) gets it: parked, nobody claims it until then.
     const wait = Math.max(transport.retryLaterMs ?? 0, error instanceof RetryableAnswer ? (retryAfter(error) ?? 0) : 0);
     // Awaited, unlike an outcome: a caller that recovers right after a failure must find the intent free.
     await lease.finish({ state: 'pending', attempts: intent.attempts + attempts, owner: null, leaseMs: wait });
-    return { state: 'pending', ...givenUp(error, intent, options, signal, deadline, quota), attempts };
+    return { state: 'pending', ...givenUp(error, intent, runtime, signal, deadline, quota), attempts };
   }
 
   const { answer, verdict } = result;
   const state = verdict.kind === 'success' ? 'succeeded' : 'failed';
   if (state === 'succeeded') quota?.succeeded();
-  const journaled = recordOutcome(lease, { state, attempts: intent.attempts + attempts, owner: null, leaseMs: 0, response: toStoredResponse(answer, options.secretParams) }, about, options);
+  const journaled = recordOutcome(lease, { state, attempts: intent.attempts + attempts, owner: null, leaseMs: 0, response: toStoredResponse(answer, runtime.config.secretParams) }, about, runtime);
   if (verdict.kind === 'success') {
-    if (verdict.replayed) emit(options.on, 'replay', { ...about, status: answer.status });
+    if (verdict.replayed) emit(runtime.config.on, 'replay', { ...about, status: answer.status });
     return { state, answer, replayed: verdict.replayed, attempts, journaled };
   }
-  return { state, answer, error: answerError(verdict, answer, intent, options), attempts, journaled };
+  return { state, answer, error: answerError(verdict, answer, intent, runtime), attempts, journaled };
 }
 
 /**
@@ -153,10 +153,10 @@ export async function sendOwned(
  * the intent without it — the caller has it already, and it must never be sent again on its own —
  * and says so (event `unstoredAnswer`); a repeat of the key is then refused, not sent.
  */
-function recordOutcome(lease: Lease, change: IntentChange, about: OperationAbout, options: NormalizedOptions): Promise<boolean> {
+function recordOutcome(lease: Lease, change: IntentChange, about: OperationAbout, runtime: ClientRuntime): Promise<boolean> {
   return lease.settle(change).catch((error: unknown) => {
     if (!(error instanceof PayloadTooLargeError)) return false;
-    emit(options.on, 'unstoredAnswer', { ...about, state: change.state as 'succeeded' | 'failed', reason: error.message });
+    emit(runtime.config.on, 'unstoredAnswer', { ...about, state: change.state as 'succeeded' | 'failed', reason: error.message });
     return lease.settle({ ...change, response: undefined }).catch(() => false);
   });
 }
@@ -181,9 +181,9 @@ function wireHeaders(headers: Headers, intent: Intent, secretParams: ReadonlySet
 }
 
 /** Why an attempt loop stopped without a final answer, as the error the caller sees. */
-function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, signal: AbortSignal, deadline: AbortSignal, quota: RetryAccount | undefined): Pick<Settlement, 'answer' | 'error'> {
+function givenUp(error: unknown, intent: Intent, runtime: ClientRuntime, signal: AbortSignal, deadline: AbortSignal, quota: RetryAccount | undefined): Pick<Settlement, 'answer' | 'error'> {
   if (signal.aborted) return { error: signal.reason };
-  if (deadline.aborted) return { error: timeoutError(describe(intent, options)) };
+  if (deadline.aborted) return { error: timeoutError(describe(intent, runtime)) };
   if (error instanceof OwnershipLost) {
     return { error: new IdempotencyConflictError(`Key "${intent.idempotencyKey}" was taken over by another owner after this one's lease ran out; this call stopped sending.`, { idempotencyKey: intent.idempotencyKey }) };
   }
@@ -197,22 +197,22 @@ function givenUp(error: unknown, intent: Intent, options: NormalizedOptions, sig
     };
   }
   // The budget, not the retry limit, ended it: said so, with the failure that was not retried as the cause.
-  if (quota?.stoppedAfter !== undefined) return { error: quota.error(intent.idempotencyKey, describe(intent, options), lastFailure(error, intent, options).error) };
-  return lastFailure(error, intent, options);
+  if (quota?.stoppedAfter !== undefined) return { error: quota.error(intent.idempotencyKey, describe(intent, runtime), lastFailure(error, intent, runtime).error) };
+  return lastFailure(error, intent, runtime);
 }
 
 /** The last attempt's failure, as the error the caller sees. */
-function lastFailure(error: unknown, intent: Intent, options: NormalizedOptions): Pick<Settlement, 'answer' | 'error'> {
-  if (error instanceof RetryableAnswer) return { answer: error.answer, error: answerError(error.verdict, error.answer, intent, options) };
+function lastFailure(error: unknown, intent: Intent, runtime: ClientRuntime): Pick<Settlement, 'answer' | 'error'> {
+  if (error instanceof RetryableAnswer) return { answer: error.answer, error: answerError(error.verdict, error.answer, intent, runtime) };
   // Down or slow: a catcher (or a dashboard) can tell a request that never left from one that may have been applied.
   if (error instanceof Error) Object.assign(error, { reachedServer: reachedServer(error) });
   return { error };
 }
 
 /** The client's retry budget decides whether a retry the policy allows goes ahead (its rules: retry-budget.ts). */
-function mayRetry(error: unknown, quota: RetryAccount | undefined, about: OperationAbout, options: NormalizedOptions): boolean {
+function mayRetry(error: unknown, quota: RetryAccount | undefined, about: OperationAbout, runtime: ClientRuntime): boolean {
   if (quota === undefined || quota.trySpend(error)) return true;
-  emit(options.on, 'throttle', { ...about, origin: quota.origin, tokens: quota.tokens, reason: retryReason(error), reachedServer: reachedServer(error) });
+  emit(runtime.config.on, 'throttle', { ...about, origin: quota.origin, tokens: quota.tokens, reason: retryReason(error), reachedServer: reachedServer(error) });
   return false;
 }
 
@@ -263,47 +263,47 @@ const OWNER_POLL_MS = 250;
  * intent, which the store grants when the lease has ended or the owner is gone), saying while it
  * waits (event `ownerWait`). `deadline` ends the wait.
  */
-async function acquire(call: PreparedCall, options: NormalizedOptions, deadline: AbortSignal): Promise<Owned | Settlement> {
-  const store = guardedStore(call, options);
+async function acquire(call: PreparedCall, runtime: ClientRuntime, deadline: AbortSignal): Promise<Owned | Settlement> {
+  const store = guardedStore(call, runtime);
   const owner = await store.owner();
-  const fresh = newIntent(call, options, owner);
+  const fresh = newIntent(call, runtime, owner);
   let askedAt = monotonicNow();
   let existing = await store.create(fresh);
-  if (existing === undefined) options.housekeeping.journaled();
+  if (existing === undefined) runtime.housekeeping.journaled();
   let waitingFor: string | undefined;
   let unownedBefore = false;
   for (;;) {
-    if (existing === undefined) return { intent: fresh, lease: new Lease(options.store, fresh, options.leaseMs, askedAt) };
-    const answered = answerFromJournal(existing, call, options);
+    if (existing === undefined) return { intent: fresh, lease: new Lease(runtime.store, fresh, runtime.config.leaseMs, askedAt) };
+    const answered = answerFromJournal(existing, call, runtime);
     if (answered !== undefined) return answered;
     askedAt = monotonicNow();
     const [claimed] = await store.claimOne(owner, existing.origin);
     if (claimed !== undefined) {
-      const lease = new Lease(options.store, claimed, options.leaseMs, askedAt);
+      const lease = new Lease(runtime.store, claimed, runtime.config.leaseMs, askedAt);
       if (!isExpiredAtClaim(claimed)) {
         // Read back from the journal: sent only if it still matches itself. Damaged, it is let go untouched.
-        const damaged = await refuseIfDamaged(claimed, options);
+        const damaged = await refuseIfDamaged(claimed, runtime);
         if (damaged === undefined) return { intent: claimed, lease };
         await lease.finish({ owner: null, leaseMs: 0 }).catch(() => false);
         return { state: 'pending', error: damaged };
       }
       // The key's TTL passed while nobody held it: an unknown outcome, kept and refused.
       await lease.finish({ state: 'expired', owner: null, leaseMs: 0 });
-      return answerFromJournal({ ...claimed, state: 'expired' }, call, options)!;
+      return answerFromJournal({ ...claimed, state: 'expired' }, call, runtime)!;
     }
     askedAt = monotonicNow();
     existing = (await store.get()) ?? (await store.create(fresh));
     if (existing?.state !== 'pending') continue;
     // Unowned yet not claimable: parked — unless it was released just after the claim looked.
     if (existing.owner === null) {
-      if (unownedBefore) return parked(existing, options);
+      if (unownedBefore) return parked(existing, runtime);
       unownedBefore = true;
       continue;
     }
     unownedBefore = false;
     if (existing.owner !== waitingFor) {
       waitingFor = existing.owner;
-      emit(options.on, 'ownerWait', { ...describe(existing, options), owner: existing.owner, leaseUntil: existing.leaseUntil });
+      emit(runtime.config.on, 'ownerWait', { ...describe(existing, runtime), owner: existing.owner, leaseUntil: existing.leaseUntil });
     }
     const owned = existing;
     await sleep(OWNER_POLL_MS, deadline).catch((reason: unknown) => {
@@ -316,7 +316,7 @@ async function acquire(call: PreparedCall, options: NormalizedOptions, deadline:
  * Nobody holds the intent, yet it may not be claimed: a server asked for a wait longer than
  * `maxRetryAfter` (Retry-After), and the intent is parked until then. Nothing is sent now.
  */
-function parked(intent: Intent, options: NormalizedOptions): Settlement {
+function parked(intent: Intent, runtime: ClientRuntime): Settlement {
   const { idempotencyKey } = intent;
   const until = new Date(intent.leaseUntil).toISOString();
   const error = new IdempotencyError(
@@ -324,17 +324,17 @@ function parked(intent: Intent, options: NormalizedOptions): Settlement {
       'recover() or relay() sends it once the wait is over.',
     { idempotencyKey },
   );
-  emit(options.on, 'journalAnswer', { ...describe(intent, options), state: 'pending' });
+  emit(runtime.config.on, 'journalAnswer', { ...describe(intent, runtime), state: 'pending' });
   return { state: 'pending', error };
 }
 
 /** What the journal already knows settles the call without a request, or says to send it. */
-function answerFromJournal(existing: Intent, call: PreparedCall, options: NormalizedOptions): Settlement | undefined {
-  if (existing.fingerprint !== call.fingerprint) return mismatch(call, options);
-  const about = describe(existing, options);
+function answerFromJournal(existing: Intent, call: PreparedCall, runtime: ClientRuntime): Settlement | undefined {
+  if (existing.fingerprint !== call.fingerprint) return mismatch(call, runtime);
+  const about = describe(existing, runtime);
   if (existing.state === 'expired') {
-    emit(options.on, 'journalAnswer', { ...about, state: 'expired' });
-    return { state: 'expired', error: expiredError(existing, options) };
+    emit(runtime.config.on, 'journalAnswer', { ...about, state: 'expired' });
+    return { state: 'expired', error: expiredError(existing, runtime) };
   }
   if (existing.state === 'pending') return undefined;
   const { idempotencyKey } = existing;
@@ -354,16 +354,16 @@ function answerFromJournal(existing: Intent, call: PreparedCall, options: Normal
   }
   // The call's own URL: the journal's row may have been written by another program.
   const answer = fromStoredResponse(existing.response, call.url.href);
-  emit(options.on, 'journalAnswer', { ...about, state: existing.state });
+  emit(runtime.config.on, 'journalAnswer', { ...about, state: existing.state });
   if (existing.state === 'succeeded') return { state: 'succeeded', answer, replayed: true, attempts: 0 };
-  const verdict = classifyAnswer(answer, options);
-  return { state: 'failed', answer, error: answerError(verdict, answer, existing, options) };
+  const verdict = classifyAnswer(answer, runtime.config);
+  return { state: 'failed', answer, error: answerError(verdict, answer, existing, runtime) };
 }
 
 /** The key already stands for another request on this route: refused before anything is sent. */
-export function mismatch(call: PreparedCall, options: NormalizedOptions): Settlement {
+export function mismatch(call: PreparedCall, runtime: ClientRuntime): Settlement {
   const error = new IdempotencyMismatchError(
-    `Key "${call.idempotencyKey}" was already used for a different ${call.method} ${maskUrl(call.url.href, options.secretParams)} request (other body or query); nothing was sent. ` +
+    `Key "${call.idempotencyKey}" was already used for a different ${call.method} ${maskUrl(call.url.href, runtime.config.secretParams)} request (other body or query); nothing was sent. ` +
       'If this is a new operation, use a new key; if it is the same one, send exactly the same request.',
     { idempotencyKey: call.idempotencyKey },
   );
@@ -374,7 +374,7 @@ export function mismatch(call: PreparedCall, options: NormalizedOptions): Settle
  * The record journaled before the first attempt: owned by `owner` from the start (null: enqueued,
  * for a relay). Its times are this process's; the store re-bases them on its own clock.
  */
-export function newIntent(call: PreparedCall, options: NormalizedOptions, owner: string | null): Intent {
+export function newIntent(call: PreparedCall, runtime: ClientRuntime, owner: string | null): Intent {
   const now = Date.now();
   const intent: Intent = {
     scope: call.scope,
@@ -389,23 +389,23 @@ export function newIntent(call: PreparedCall, options: NormalizedOptions, owner:
     fingerprint: call.fingerprint,
     createdAt: now,
     updatedAt: now,
-    expiresAt: now + options.keyTtlMs,
+    expiresAt: now + runtime.config.keyTtlMs,
     attempts: 0,
     state: 'pending',
     owner,
-    leaseUntil: owner === null ? 0 : now + options.leaseMs,
+    leaseUntil: owner === null ? 0 : now + runtime.config.leaseMs,
     version: 1,
   };
   // Set only when there is one: a record has no `body` or `traceparent` key at all otherwise.
   if (call.body !== undefined) intent.body = call.body;
-  const traceparent = traceparentOf(options.on, () => describeCall(call, options));
+  const traceparent = traceparentOf(runtime.config.on, () => describeCall(call, runtime));
   if (traceparent !== undefined) intent.traceparent = traceparent;
   return intent;
 }
 
 /** The store as a call sees it before sending: every failure is an `IdempotencyStoreError`, and nothing has been sent. */
-function guardedStore(call: PreparedCall, options: NormalizedOptions) {
-  const { store } = options;
+function guardedStore(call: PreparedCall, runtime: ClientRuntime) {
+  const { store } = runtime;
   const guard = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -414,11 +414,11 @@ function guardedStore(call: PreparedCall, options: NormalizedOptions) {
     }
   };
   return {
-    owner: () => guard('enlist an owner for', () => options.owner.id()),
+    owner: () => guard('enlist an owner for', () => runtime.owner.id()),
     get: () => guard('read', () => store.get(call.scope, call.id)),
     create: (intent: Intent) => guard('journal', () => store.create(intent)),
     claimOne: (owner: string, origin: string) =>
-      guard('take over', () => store.claim({ scope: call.scope, origins: [origin], states: ['pending'], owner, leaseMs: options.leaseMs, limit: 1, id: call.id })),
+      guard('take over', () => store.claim({ scope: call.scope, origins: [origin], states: ['pending'], owner, leaseMs: runtime.config.leaseMs, limit: 1, id: call.id })),
   };
 }
 
@@ -427,9 +427,9 @@ export function storeError(what: string, idempotencyKey: string, cause: unknown)
   return new IdempotencyStoreError(`${what}: ${reason}`, { idempotencyKey, cause });
 }
 
-export function expiredError(intent: Pick<Intent, 'idempotencyKey'>, options: NormalizedOptions): IdempotencyKeyExpiredError {
+export function expiredError(intent: Pick<Intent, 'idempotencyKey'>, runtime: ClientRuntime): IdempotencyKeyExpiredError {
   return new IdempotencyKeyExpiredError(
-    `Key "${intent.idempotencyKey}" is older than keyTtlMs (${options.keyTtlMs} ms) and its outcome is unknown: not resent, as the server may ` +
+    `Key "${intent.idempotencyKey}" is older than keyTtlMs (${runtime.config.keyTtlMs} ms) and its outcome is unknown: not resent, as the server may ` +
       "have forgotten the key and run it twice. Check with the API, then settle it with resolve(), or resend it knowingly with recover({ resendExpired: true }).",
     { idempotencyKey: intent.idempotencyKey },
   );
@@ -439,14 +439,14 @@ export function expiredError(intent: Pick<Intent, 'idempotencyKey'>, options: No
 export type OperationAbout = ReturnType<typeof describe>;
 
 /** What the events and messages say about an intent: never its body, headers or a secret in its URL. */
-export function describe(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions) {
+export function describe(intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, runtime: ClientRuntime) {
   // A journal row may hold what the client never writes (userinfo): shown without it.
-  return { idempotencyKey: intent.idempotencyKey, method: intent.method, url: maskUrl(String(intent.url), options.secretParams) };
+  return { idempotencyKey: intent.idempotencyKey, method: intent.method, url: maskUrl(String(intent.url), runtime.config.secretParams) };
 }
 
 /** describe() of a call, whose URL is still parsed. */
-export function describeCall(call: PreparedCall, options: NormalizedOptions) {
-  return describe({ idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href }, options);
+export function describeCall(call: PreparedCall, runtime: ClientRuntime) {
+  return describe({ idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href }, runtime);
 }
 
 /** What each kind of server refusal says, and what to do about it. */
@@ -457,12 +457,12 @@ const REFUSALS = {
 } as const;
 
 /** The error a final (or finally retried-out) non-2xx answer stands for. */
-export function answerError(verdict: Verdict, answer: Answer, intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, options: NormalizedOptions): Error {
+export function answerError(verdict: Verdict, answer: Answer, intent: Pick<Intent, 'idempotencyKey' | 'method' | 'url'>, runtime: ClientRuntime): Error {
   const code = verdict.kind === 'success' ? undefined : verdict.code;
   const refusal = verdict.kind === 'conflict' && !verdict.signal ? undefined : REFUSALS[verdict.kind as keyof typeof REFUSALS];
   // The answer's URL (a redirect's, maybe) is shown as any URL is.
-  const response = toResponse({ ...answer, url: maskUrl(answer.url, options.secretParams) });
-  const { idempotencyKey, method, url } = describe(intent, options);
+  const response = toResponse({ ...answer, url: maskUrl(answer.url, runtime.config.secretParams) });
+  const { idempotencyKey, method, url } = describe(intent, runtime);
   if (refusal === undefined) {
     // The request in the error names what was sent, never with its credentials.
     const error = new HTTPError(response, new Request(url, { method }), {} as KyNormalizedOptions);

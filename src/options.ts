@@ -4,9 +4,7 @@ import { isKeyHeaderName, isSecretName, secretNames } from './credentials.js';
 import type { DurableEvents } from './events.js';
 import type { Sha256 } from './fingerprint.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
-import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
-import { Housekeeping } from './housekeeping.js';
-import { Owner } from './owner.js';
+import { type RetryBudgetOptions, retryQuota, type RetryQuota } from './retry-budget.js';
 import type { IntentStore, KeyFormat } from './stores/store.js';
 
 /** Everything `createClient` accepts. Each option is checked once, here; a bad one is a `TypeError` naming it. */
@@ -119,38 +117,41 @@ export interface Platform {
   sha256: Sha256;
 }
 
-export interface NormalizedOptions {
-  sha256: Sha256;
-  prefix: string | undefined;
-  baseUrl: string | undefined;
-  headers: Headers;
-  store: IntentStore;
-  retry: RetryPolicy;
-  timeout: number | false;
-  totalTimeout: number | false;
-  keyTtlMs: number;
-  maxKeyLength: number;
-  keyHeader: string;
-  keyFormat: KeyFormat;
-  scope: string;
+/**
+ * A client's configuration: its options, checked once (`checkClientOptions`), as plain data —
+ * frozen, holding nothing that opens, runs or changes (the store, the budget's state and the owner
+ * are the client's runtime, runtime.ts).
+ */
+export interface ClientConfig {
+  readonly sha256: Sha256;
+  readonly prefix: string | undefined;
+  readonly baseUrl: string | undefined;
+  /** The client's headers (its credentials among them): sent on every attempt, never journaled. */
+  readonly headers: Headers;
+  readonly retry: RetryPolicy;
+  readonly timeout: number | false;
+  readonly totalTimeout: number | false;
+  readonly keyTtlMs: number;
+  readonly maxKeyLength: number;
+  readonly keyHeader: string;
+  readonly keyFormat: KeyFormat;
+  readonly scope: string;
   /** Undefined when the client has neither prefix nor baseUrl nor origins: it may not recover. */
-  origins: readonly string[] | undefined;
-  persistHeaders: ReadonlySet<string>;
+  readonly origins: readonly string[] | undefined;
+  readonly persistHeaders: ReadonlySet<string>;
   /** The client's own secret names, as `isSecretName` takes them (`secretNames`). */
-  secretParams: ReadonlySet<string>;
-  leaseMs: number;
-  retryBudget: RetryBudget | undefined;
-  housekeeping: Housekeeping;
-  /** This client as an owner of intents. */
-  owner: Owner;
-  classify?: Classifier;
-  replayHeaders: readonly string[];
-  fetch?: typeof fetch;
-  hooks?: Hooks;
-  on: DurableEvents;
-  searchParams?: SearchParamsOption;
-  throwHttpErrors: boolean;
-  autoRecover: boolean;
+  readonly secretParams: ReadonlySet<string>;
+  readonly leaseMs: number;
+  /** The retry budget's rules, or undefined for none. */
+  readonly retryBudget: RetryQuota | undefined;
+  readonly classify?: Classifier;
+  readonly replayHeaders: readonly string[];
+  readonly fetch?: typeof fetch;
+  readonly hooks?: Hooks;
+  readonly on: DurableEvents;
+  readonly searchParams?: SearchParamsOption;
+  readonly throwHttpErrors: boolean;
+  readonly autoRecover: boolean;
 }
 
 /** setTimeout's ceiling: a longer delay fires at once, which would turn a timeout into a failure. */
@@ -173,7 +174,8 @@ export function milliseconds(name: string, value: unknown, fallback: number): nu
   return positiveInteger(name, value, fallback, MAX_TIMER_MS, 'milliseconds');
 }
 
-export function timeLimit(name: string, value: unknown, fallback: number | false): number | false {
+/** A time limit option: a whole number of milliseconds, or `false` for none. */
+export function timeLimitOption(name: string, value: unknown, fallback: number | false): number | false {
   return value === false ? false : milliseconds(name, value, fallback as number);
 }
 
@@ -287,8 +289,8 @@ function originList(value: unknown, prefix: string | undefined, baseUrl: string 
   return base ? [base.origin] : undefined;
 }
 
-/** Options are read and checked once, here; nothing downstream looks at raw user input. */
-export function normalizeOptions(options: ClientOptions, platform: Platform): NormalizedOptions {
+/** A client's options, read and checked once, here; nothing downstream looks at raw user input. */
+export function checkClientOptions(options: ClientOptions, platform: Platform): ClientConfig {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   // ky 1's name: ignored, it would leave the client without a prefix and recovery without an origin.
   if ('prefixUrl' in options) throw new TypeError('prefixUrl is named prefix in ky 2 and durable-fetch 2: pass prefix (joined to inputs) or baseUrl (URL resolution).');
@@ -319,15 +321,18 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
   if (options.autoRecover && origins === undefined) throw new TypeError('autoRecover needs to know where recovery may send: give the client `prefix`, `baseUrl` or `origins`.');
   const maxKeyLength = positiveInteger('maxKeyLength', options.maxKeyLength, 255, 65_536, 'characters');
   const secretParams = secretNames(stringList('secretParams', options.secretParams, []));
-  const checked = {
-    ...options,
+  return Object.freeze({
+    classify: options.classify,
+    fetch: options.fetch,
+    hooks: options.hooks,
+    searchParams: options.searchParams,
     prefix,
     baseUrl,
     headers: addHeaders('headers', new Headers(), options.headers),
     sha256: platform.sha256,
     retry: normalizeRetry(options.retry),
-    timeout: timeLimit('timeout', options.timeout, 10_000),
-    totalTimeout: timeLimit('totalTimeout', options.totalTimeout, false),
+    timeout: timeLimitOption('timeout', options.timeout, 10_000),
+    totalTimeout: timeLimitOption('totalTimeout', options.totalTimeout, false),
     keyTtlMs: positiveInteger('keyTtlMs', options.keyTtlMs, 24 * 60 * 60 * 1000, TEN_YEARS_MS, 'milliseconds'),
     maxKeyLength,
     keyHeader: keyHeaderOption(options.keyHeader),
@@ -340,13 +345,10 @@ export function normalizeOptions(options: ClientOptions, platform: Platform): No
     // Added to the rule, never instead of it: naming one more secret must not unmask `token`.
     secretParams,
     leaseMs: milliseconds('leaseMs', options.leaseMs, 30_000),
-    retryBudget: options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget ?? {}),
+    retryBudget: options.retryBudget === false ? undefined : retryQuota(options.retryBudget ?? {}),
     replayHeaders: stringList('replayHeaders', options.replayHeaders, []).map((header) => headerName('replayHeaders', header)),
     on: options.on ?? {},
     throwHttpErrors: options.throwHttpErrors ?? true,
     autoRecover: options.autoRecover ?? false,
-  };
-  // Opened last: an invalid option must not leave a journal open behind its TypeError.
-  const store = options.store ?? platform.defaultStore();
-  return { ...checked, store, housekeeping: new Housekeeping(store), owner: new Owner(store) };
+  });
 }

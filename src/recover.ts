@@ -12,7 +12,7 @@ import { IdempotencyError } from './errors.js';
 import { timeLimit, whenAborted } from './time-limit.js';
 import { emit } from './events.js';
 import { refuseIfDamaged } from './integrity.js';
-import type { NormalizedOptions } from './options.js';
+import type { ClientRuntime } from './runtime.js';
 import { Lease } from './ownership.js';
 import { describe, emitEnd, expiredError, type Owned, type Settlement, sendOwned, type Transport } from './operation.js';
 import { toDurableResponse, type DurableResponse } from './response.js';
@@ -80,31 +80,31 @@ export interface RecoveryOutcome {
 }
 
 /** Intents of unknown outcome in the client's scope, oldest first. */
-export async function listPending(options: NormalizedOptions): Promise<PendingIntent[]> {
-  const intents = await options.store.list({ scope: options.scope, states: UNSETTLED_STATES });
-  return intents.map((intent) => toPendingIntent(intent, options));
+export async function listPending(runtime: ClientRuntime): Promise<PendingIntent[]> {
+  const intents = await runtime.store.list({ scope: runtime.config.scope, states: UNSETTLED_STATES });
+  return intents.map((intent) => toPendingIntent(intent, runtime));
 }
 
-function toPendingIntent(intent: IntentSummary, options: NormalizedOptions): PendingIntent {
+function toPendingIntent(intent: IntentSummary, runtime: ClientRuntime): PendingIntent {
   const { scope, id, idempotencyKey, method, origin, state, attempts, createdAt, updatedAt, expiresAt, leaseUntil } = intent;
-  const { url } = describe(intent, options);
+  const { url } = describe(intent, runtime);
   // The recorded origin is shown as a URL is: a row written by hand may hold anything.
-  const shown: PendingIntent = { scope, id, idempotencyKey, method, url, origin: maskUrl(origin, options.secretParams), state: state as PendingIntent['state'], attempts, createdAt, updatedAt, expiresAt, leaseUntil };
+  const shown: PendingIntent = { scope, id, idempotencyKey, method, url, origin: maskUrl(origin, runtime.config.secretParams), state: state as PendingIntent['state'], attempts, createdAt, updatedAt, expiresAt, leaseUntil };
   if (intent.owner === null && leaseUntil > Date.now()) shown.parkedUntil = leaseUntil;
   return shown;
 }
 
 /** The origins recovery may send to; a client that never said where it sends cannot recover. */
-function requireOrigins(options: NormalizedOptions): readonly string[] {
-  if (options.origins === undefined) {
+function requireOrigins(runtime: ClientRuntime): readonly string[] {
+  if (runtime.config.origins === undefined) {
     throw new TypeError('recover() and relay() need to know where they may send: give the client `prefix`, `baseUrl` or `origins`.');
   }
-  return options.origins;
+  return runtime.config.origins;
 }
 
 /** How recovered intents go out: the client's current headers (its credentials) and limits; retries off the budget's reserve. */
-function recoveryTransport(options: NormalizedOptions, retryLaterMs: number): Transport {
-  return { headers: options.headers, timeout: options.timeout, retry: options.retry, retryLaterMs, recovery: true };
+function recoveryTransport(runtime: ClientRuntime, retryLaterMs: number): Transport {
+  return { headers: runtime.config.headers, timeout: runtime.config.timeout, retry: runtime.config.retry, retryLaterMs, recovery: true };
 }
 
 /** `concurrency` as given, or the default; a TypeError naming it otherwise. */
@@ -127,19 +127,19 @@ function signalOf(value: unknown): AbortSignal {
  * slots free up — a claimed intent is sent at once, never held while others go first — and
  * resends each once, `concurrency` at a time. Outcomes come back in the order intents were claimed.
  */
-export async function recoverOnce(options: NormalizedOptions, recoverOptions: RecoverOptions = {}): Promise<RecoveryOutcome[]> {
-  const origins = requireOrigins(options);
+export async function recoverOnce(runtime: ClientRuntime, recoverOptions: RecoverOptions = {}): Promise<RecoveryOutcome[]> {
+  const origins = requireOrigins(runtime);
   const { resendExpired = false, onProgress } = recoverOptions;
   const concurrency = concurrencyOf(recoverOptions.concurrency, 4);
   const signal = signalOf(recoverOptions.signal);
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function.');
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
-  const owner = await options.owner.id();
-  const unsettled = await options.store.list({ scope: options.scope, states });
-  const outcomes = reportSkipped(unsettled, origins, options);
+  const owner = await runtime.owner.id();
+  const unsettled = await runtime.store.list({ scope: runtime.config.scope, states });
+  const outcomes = reportSkipped(unsettled, origins, runtime);
   let total = unsettled.filter((intent) => origins.includes(intent.origin)).length;
   let done = 0;
-  options.housekeeping.compact();
+  runtime.housekeeping.compact();
   const finished: Promise<RecoveryOutcome>[] = [];
   const running = new Set<Promise<unknown>>();
   // The store's time of the pass's first claim: what this pass releases (or others release after
@@ -151,11 +151,11 @@ export async function recoverOnce(options: NormalizedOptions, recoverOptions: Re
     const room = concurrency - running.size;
     const askedAt = monotonicNow();
     const window = startedAt === undefined ? {} : { unchangedBefore: startedAt + 1, excluding: takenAtStart };
-    const claimed = room > 0 ? await options.store.claim({ ...claimRequest(options, owner, origins, states, room), ...window }) : [];
+    const claimed = room > 0 ? await runtime.store.claim({ ...claimRequest(runtime, owner, origins, states, room), ...window }) : [];
     startedAt ??= claimed[0]?.updatedAt;
     for (const intent of claimed) if (intent.updatedAt === startedAt) takenAtStart.push(intent.id);
     for (const intent of claimed) {
-      const outcome = finishClaimed(own(intent, options, askedAt), options, origins, resendExpired, recoveryTransport(options, 0), signal).then((result) => {
+      const outcome = finishClaimed(own(intent, runtime, askedAt), runtime, origins, resendExpired, recoveryTransport(runtime, 0), signal).then((result) => {
         total = Math.max(total, ++done);
         onProgress?.({ done, total, outcome: result });
         return result;
@@ -178,18 +178,18 @@ export async function recoverOnce(options: NormalizedOptions, recoverOptions: Re
  * owner's lease runs out or it dies) and sends up to `concurrency` at once. Stopping aborts what
  * is in flight; each such intent is released, pending, for the next relay.
  */
-export async function relayLoop(options: NormalizedOptions, relayOptions: RelayOptions = {}): Promise<void> {
-  const origins = requireOrigins(options);
+export async function relayLoop(runtime: ClientRuntime, relayOptions: RelayOptions = {}): Promise<void> {
+  const origins = requireOrigins(runtime);
   const { pollMs = 1000, resendExpired = false } = relayOptions;
   const signal = signalOf(relayOptions.signal);
   const concurrency = concurrencyOf(relayOptions.concurrency, 8);
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
   const running = new Set<Promise<unknown>>();
   // A store that cannot be reached skips a round, enlisting this client as an owner included: the relay goes on.
-  const claim = async (limit: number) => options.store.claim(claimRequest(options, await options.owner.id(), origins, states, limit));
+  const claim = async (limit: number) => runtime.store.claim(claimRequest(runtime, await runtime.owner.id(), origins, states, limit));
   // A store that can tell when intents appear (PostgreSQL's NOTIFY) wakes the relay at once.
   let wake = () => {};
-  const unwatch = options.store.watch?.(() => wake());
+  const unwatch = runtime.store.watch?.(() => wake());
   while (!signal.aborted) {
     // Armed before the claim: a notification that arrives while claiming still cuts the next wait short.
     const woken = new Promise<void>((resolve) => (wake = resolve));
@@ -197,11 +197,11 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
     const askedAt = monotonicNow();
     const claimed = room > 0 ? await claim(room).catch(() => []) : [];
     for (const intent of claimed) {
-      const work = finishClaimed(own(intent, options, askedAt), options, origins, resendExpired, recoveryTransport(options, pollMs), signal).finally(() => running.delete(work));
+      const work = finishClaimed(own(intent, runtime, askedAt), runtime, origins, resendExpired, recoveryTransport(runtime, pollMs), signal).finally(() => running.delete(work));
       running.add(work);
     }
     if (room > 0 && claimed.length === room) continue;
-    if (claimed.length === 0 && running.size === 0) options.housekeeping.idle();
+    if (claimed.length === 0 && running.size === 0) runtime.housekeeping.idle();
     // Full: wait for a slot. Idle: wait for the next poll. Either way the stop cuts it short.
     const slotFreed = room > claimed.length ? [] : [Promise.race(running)];
     // The poll as a time limit ended after the race: no timer or listener on `signal` outlives a turn.
@@ -214,33 +214,33 @@ export async function relayLoop(options: NormalizedOptions, relayOptions: RelayO
   await unwatch?.();
 }
 
-function claimRequest(options: NormalizedOptions, owner: string, origins: readonly string[], states: IntentState[], limit: number): ClaimRequest {
-  return { scope: options.scope, origins, states, owner, leaseMs: options.leaseMs, limit };
+function claimRequest(runtime: ClientRuntime, owner: string, origins: readonly string[], states: IntentState[], limit: number): ClaimRequest {
+  return { scope: runtime.config.scope, origins, states, owner, leaseMs: runtime.config.leaseMs, limit };
 }
 
-function own(intent: Intent, options: NormalizedOptions, askedAt: number): Owned {
-  return { intent, lease: new Lease(options.store, intent, options.leaseMs, askedAt) };
+function own(intent: Intent, runtime: ClientRuntime, askedAt: number): Owned {
+  return { intent, lease: new Lease(runtime.store, intent, runtime.config.leaseMs, askedAt) };
 }
 
 /** A claimed intent: expired unless resent knowingly, else sent within the client's `totalTimeout`; its outcome reported. */
 async function finishClaimed(
   owned: Owned,
-  options: NormalizedOptions,
+  runtime: ClientRuntime,
   origins: readonly string[],
   resendExpired: boolean,
   transport: Transport,
   signal: AbortSignal,
 ): Promise<RecoveryOutcome> {
   const { intent, lease } = owned;
-  const about = describe(intent, options);
+  const about = describe(intent, runtime);
   const expired = !resendExpired && (intent.state === 'expired' || isExpiredAtClaim(intent));
   // Read back from the journal: sent only if it still matches itself (a recorded origin that is
   // not its URL's included). Damaged, it is let go untouched — pending, its outcome as unknown as
   // before — and reported like a skip, with no start or end (no operation ran); never sent.
-  const damaged = expired ? undefined : await refuseIfDamaged(intent, options);
+  const damaged = expired ? undefined : await refuseIfDamaged(intent, runtime);
   if (damaged !== undefined) {
     await lease.finish({ owner: null, leaseMs: transport.retryLaterMs ?? 0 }).catch(() => false);
-    emit(options.on, 'recovery', { ...about, state: 'skipped', error: damaged });
+    emit(runtime.config.on, 'recovery', { ...about, state: 'skipped', error: damaged });
     return { idempotencyKey: about.idempotencyKey, state: 'skipped', url: about.url, error: damaged };
   }
   // Stores select by the recorded `origin`; what counts is where the URL would send it. Released
@@ -248,33 +248,33 @@ async function finishClaimed(
   const target = sendsTo(intent);
   if (!origins.includes(target) || hasUserinfo(intent)) {
     await lease.finish({ owner: null, leaseMs: transport.retryLaterMs ?? 0 });
-    return skip(intent, target, origins, options);
+    return skip(intent, target, origins, runtime);
   }
-  emit(options.on, 'start', { ...about, recovery: true, ...(intent.traceparent === undefined ? {} : { traceparent: intent.traceparent }) });
+  emit(runtime.config.on, 'start', { ...about, recovery: true, ...(intent.traceparent === undefined ? {} : { traceparent: intent.traceparent }) });
   let settlement: Settlement;
   if (expired) {
     await lease.finish({ state: 'expired', owner: null, leaseMs: 0 });
-    settlement = { state: 'expired', error: expiredError(intent, options) };
+    settlement = { state: 'expired', error: expiredError(intent, runtime) };
   } else {
-    const total = timeLimit(signal, options.totalTimeout);
+    const total = timeLimit(signal, runtime.config.totalTimeout);
     try {
-      settlement = await sendOwned(owned, transport, options, signal, total.signal);
+      settlement = await sendOwned(owned, transport, runtime, signal, total.signal);
     } finally {
       total.end();
     }
     // Recovery has no caller waiting on the answer: its pass (or relay slot) ends with the outcome written.
     await settlement.journaled;
   }
-  emitEnd(about, settlement, options);
-  const outcome = toRecoveryOutcome(intent, settlement, options);
-  emit(options.on, 'recovery', { ...about, state: outcome.state, error: outcome.error });
+  emitEnd(about, settlement, runtime);
+  const outcome = toRecoveryOutcome(intent, settlement, runtime);
+  emit(runtime.config.on, 'recovery', { ...about, state: outcome.state, error: outcome.error });
   return outcome;
 }
 
 /** Intents this client may not send (another origin), reported once per pass and left as they are. */
-function reportSkipped(unsettled: IntentSummary[], origins: readonly string[], options: NormalizedOptions): RecoveryOutcome[] {
+function reportSkipped(unsettled: IntentSummary[], origins: readonly string[], runtime: ClientRuntime): RecoveryOutcome[] {
   const outside = unsettled.filter((intent) => !origins.includes(intent.origin) && intent.owner === null);
-  return outside.map((intent) => skip(intent, intent.origin, origins, options));
+  return outside.map((intent) => skip(intent, intent.origin, origins, runtime));
 }
 
 /** The origin an intent's request would go to; an unparsable URL goes nowhere. */
@@ -300,22 +300,22 @@ function hasUserinfo(intent: Pick<Intent, 'url'>): boolean {
 }
 
 /** An intent this client may not send (another origin, or credentials in its URL): reported (event and outcome), left as it is. */
-function skip(intent: IntentSummary, target: string, origins: readonly string[], options: NormalizedOptions): RecoveryOutcome {
-  const about = describe(intent, options);
+function skip(intent: IntentSummary, target: string, origins: readonly string[], runtime: ClientRuntime): RecoveryOutcome {
+  const about = describe(intent, runtime);
   const { idempotencyKey } = intent;
   const why = origins.includes(target)
     ? 'carries credentials in its URL (user:password@), which durable-fetch never sends'
-    : `is for ${maskUrl(target, options.secretParams)}, which this client may not send to (origins: ${origins.join(', ')})`;
+    : `is for ${maskUrl(target, runtime.config.secretParams)}, which this client may not send to (origins: ${origins.join(', ')})`;
   const error = new IdempotencyError(`Intent of key "${idempotencyKey}" ${why}; skipped, not sent.`, { idempotencyKey });
-  emit(options.on, 'recovery', { ...about, state: 'skipped', error });
+  emit(runtime.config.on, 'recovery', { ...about, state: 'skipped', error });
   return { idempotencyKey: intent.idempotencyKey, state: 'skipped', url: about.url, error };
 }
 
-function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, ...details }: Settlement, options: NormalizedOptions): RecoveryOutcome {
-  const { idempotencyKey, url } = describe(intent, options);
+function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, ...details }: Settlement, runtime: ClientRuntime): RecoveryOutcome {
+  const { idempotencyKey, url } = describe(intent, runtime);
   const outcome: RecoveryOutcome = { idempotencyKey, state: state as RecoveryOutcome['state'], url };
   if (error !== undefined) outcome.error = error;
-  else if (answer !== undefined) outcome.response = toDurableResponse({ answer: { ...answer, url: maskUrl(answer.url, options.secretParams) }, idempotencyKey, ...details });
+  else if (answer !== undefined) outcome.response = toDurableResponse({ answer: { ...answer, url: maskUrl(answer.url, runtime.config.secretParams) }, idempotencyKey, ...details });
   return outcome;
 }
 
@@ -324,9 +324,9 @@ function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, .
  * with nobody holding it, becomes `succeeded` or `failed` for good. A pending intent is claimed
  * first, so no owner can be sending it while it is settled.
  */
-export async function resolveIntent(options: NormalizedOptions, intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void> {
+export async function resolveIntent(runtime: ClientRuntime, intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void> {
   if (state !== 'succeeded' && state !== 'failed') throw new TypeError(`resolve() settles an intent as 'succeeded' or 'failed', got ${String(state)}.`);
-  const stored = await options.store.get(intent.scope, intent.id);
+  const stored = await runtime.store.get(intent.scope, intent.id);
   if (stored === undefined) throw new TypeError(`No intent ${intent.id} in scope ${intent.scope}.`);
   const { idempotencyKey } = stored;
   if (stored.state !== 'expired' && stored.state !== 'pending') {
@@ -334,13 +334,13 @@ export async function resolveIntent(options: NormalizedOptions, intent: Pick<Pen
   }
   let version = stored.version;
   if (stored.state === 'pending') {
-    const owner = await options.owner.id();
-    const [claimed] = await options.store.claim({ scope: stored.scope, origins: [stored.origin], states: ['pending'], owner, leaseMs: options.leaseMs, limit: 1, id: stored.id });
+    const owner = await runtime.owner.id();
+    const [claimed] = await runtime.store.claim({ scope: stored.scope, origins: [stored.origin], states: ['pending'], owner, leaseMs: runtime.config.leaseMs, limit: 1, id: stored.id });
     if (claimed === undefined) {
       throw new IdempotencyError(`Intent of key "${idempotencyKey}" cannot be resolved: an owner is still working on it, or it is parked (Retry-After).`, { idempotencyKey });
     }
     version = claimed.version;
   }
-  const written = await options.store.update(stored.scope, stored.id, version, { state, owner: null, leaseMs: 0 });
+  const written = await runtime.store.update(stored.scope, stored.id, version, { state, owner: null, leaseMs: 0 });
   if (written === undefined) throw new IdempotencyError(`Intent of key "${idempotencyKey}" changed while it was being resolved; look again.`, { idempotencyKey });
 }

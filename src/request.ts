@@ -3,7 +3,8 @@ import { bufferBody } from './body.js';
 import { requestFingerprint } from './fingerprint.js';
 import { formatKey, generateKey, validateKey } from './key.js';
 import { isSecretName } from './credentials.js';
-import { addHeaders, type CallOptions, type NormalizedOptions, persistableHeaders, refuseUserinfo, timeLimit } from './options.js';
+import { addHeaders, type CallOptions, persistableHeaders, refuseUserinfo, timeLimitOption } from './options.js';
+import type { ClientRuntime } from './runtime.js';
 import { normalizeRetry, type RetryPolicy } from './retry.js';
 import { intentId, type KeyFormat } from './stores/store.js';
 
@@ -31,18 +32,18 @@ export interface PreparedCall {
 }
 
 /** As ky 2 resolves an input: `prefix` joined with one slash, then `baseUrl` (or the page) resolves it. */
-export function resolveUrl(input: string | URL, options: NormalizedOptions, searchParams?: SearchParamsOption): URL {
+export function resolveUrl(input: string | URL, runtime: ClientRuntime, searchParams?: SearchParamsOption): URL {
   let url: URL;
   if (typeof input === 'string') {
-    const joined = options.prefix ? `${options.prefix.replace(/\/+$/, '')}/${input.replace(/^\/+/, '')}` : input;
+    const joined = runtime.config.prefix ? `${runtime.config.prefix.replace(/\/+$/, '')}/${input.replace(/^\/+/, '')}` : input;
     const page = (globalThis as { location?: { href: string } }).location?.href;
-    url = new URL(joined, options.baseUrl === undefined ? page : new URL(options.baseUrl, page));
+    url = new URL(joined, runtime.config.baseUrl === undefined ? page : new URL(runtime.config.baseUrl, page));
   } else if (input instanceof URL) {
     url = new URL(input.href);
   } else {
     throw new TypeError('`input` must be a string or a URL.');
   }
-  for (const params of [options.searchParams, searchParams]) {
+  for (const params of [runtime.config.searchParams, searchParams]) {
     if (params === undefined) continue;
     for (const [name, value] of toEntries(params)) url.searchParams.append(name, value);
   }
@@ -82,18 +83,18 @@ export function pickPersisted(headers: Headers, allowed: ReadonlySet<string>, ex
  * client's — which recovery sends instead — refuses the call before anything is read or journaled:
  * never a silent drop. The rule for what is a credential is `isSecretName`, with the client's `secretParams`.
  */
-function recoverableHeaders(callHeaders: HeadersInit | undefined, options: NormalizedOptions): string[] {
+function recoverableHeaders(callHeaders: HeadersInit | undefined, runtime: ClientRuntime): string[] {
   if (callHeaders === undefined) return [];
-  const keyHeader = options.keyHeader.toLowerCase();
+  const keyHeader = runtime.config.keyHeader.toLowerCase();
   const names: string[] = [];
   mergeHeaders(callHeaders).forEach((value, name) => {
     if (name === keyHeader) return;
-    if (!isSecretName(name, options.secretParams)) {
+    if (!isSecretName(name, runtime.config.secretParams)) {
       names.push(name);
       return;
     }
-    if (options.headers.get(name) === value) return;
-    const whose = options.headers.has(name) ? 'differs from the client’s' : 'is not among the client’s headers';
+    if (runtime.config.headers.get(name) === value) return;
+    const whose = runtime.config.headers.has(name) ? 'differs from the client’s' : 'is not among the client’s headers';
     throw new TypeError(
       `The header "${name}" of this call is a credential and ${whose}: recover() and relay() could not send it again, since credentials are never ` +
         'journaled and persistHeaders cannot keep one. Nothing was journaled or sent. Put it in the client’s headers (one client per account or ' +
@@ -122,14 +123,14 @@ function encodeJson(value: unknown): string {
  * Key first: an invalid key is refused before anything is read, hashed or stored. Then the body
  * is copied once and fingerprinted.
  */
-export async function prepareCall(method: string, input: string | URL, call: CallOptions, options: NormalizedOptions): Promise<PreparedCall> {
-  const headers = mergeHeaders(options.headers, call.headers);
-  const idempotencyKey = call.idempotencyKey ?? headers.get(options.keyHeader) ?? generateKey();
-  validateKey(idempotencyKey, options.maxKeyLength);
+export async function prepareCall(method: string, input: string | URL, call: CallOptions, runtime: ClientRuntime): Promise<PreparedCall> {
+  const headers = mergeHeaders(runtime.config.headers, call.headers);
+  const idempotencyKey = call.idempotencyKey ?? headers.get(runtime.config.keyHeader) ?? generateKey();
+  validateKey(idempotencyKey, runtime.config.maxKeyLength);
 
-  const ownHeaders = recoverableHeaders(call.headers, options);
+  const ownHeaders = recoverableHeaders(call.headers, runtime);
   if (call.json !== undefined && call.body !== undefined) throw new TypeError('Pass either `json` or `body`, not both.');
-  const url = resolveUrl(input, options, call.searchParams);
+  const url = resolveUrl(input, runtime, call.searchParams);
   refuseUserinfo('The request URL', url);
   const buffered = await bufferBody(call.json === undefined ? call.body : encodeJson(call.json));
   if (call.json !== undefined) {
@@ -137,25 +138,25 @@ export async function prepareCall(method: string, input: string | URL, call: Cal
   } else if (buffered.contentType !== undefined && !headers.has('content-type')) {
     headers.set('content-type', buffered.contentType);
   }
-  headers.set(options.keyHeader, formatKey(idempotencyKey, options.keyFormat));
-  const listed = call.persistHeaders === undefined ? [] : [...persistableHeaders('persistHeaders', call.persistHeaders, [], options.secretParams)];
-  const persist = ownHeaders.length === 0 && listed.length === 0 ? options.persistHeaders : new Set([...options.persistHeaders, ...listed, ...ownHeaders]);
+  headers.set(runtime.config.keyHeader, formatKey(idempotencyKey, runtime.config.keyFormat));
+  const listed = call.persistHeaders === undefined ? [] : [...persistableHeaders('persistHeaders', call.persistHeaders, [], runtime.config.secretParams)];
+  const persist = ownHeaders.length === 0 && listed.length === 0 ? runtime.config.persistHeaders : new Set([...runtime.config.persistHeaders, ...listed, ...ownHeaders]);
 
   return {
-    scope: options.scope,
+    scope: runtime.config.scope,
     id: intentId(idempotencyKey, method, url),
     idempotencyKey,
-    keyHeader: options.keyHeader,
-    keyFormat: options.keyFormat,
+    keyHeader: runtime.config.keyHeader,
+    keyFormat: runtime.config.keyFormat,
     method,
     url,
     headers,
-    persistedHeaders: pickPersisted(headers, persist, options.secretParams),
+    persistedHeaders: pickPersisted(headers, persist, runtime.config.secretParams),
     body: buffered.bytes,
-    fingerprint: await requestFingerprint(method, url, buffered, options.sha256),
-    timeout: timeLimit('timeout', call.timeout, options.timeout),
-    totalTimeout: timeLimit('totalTimeout', call.totalTimeout, options.totalTimeout),
-    retry: call.retry === undefined ? options.retry : normalizeRetry(call.retry),
-    throwHttpErrors: call.throwHttpErrors ?? options.throwHttpErrors,
+    fingerprint: await requestFingerprint(method, url, buffered, runtime.config.sha256),
+    timeout: timeLimitOption('timeout', call.timeout, runtime.config.timeout),
+    totalTimeout: timeLimitOption('totalTimeout', call.totalTimeout, runtime.config.totalTimeout),
+    retry: call.retry === undefined ? runtime.config.retry : normalizeRetry(call.retry),
+    throwHttpErrors: call.throwHttpErrors ?? runtime.config.throwHttpErrors,
   };
 }

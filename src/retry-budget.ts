@@ -28,6 +28,21 @@ export interface RetryBudgetOptions {
   successReward?: number;
 }
 
+/** The quota's rules, every one given: a client's configuration (its state is the budget's). */
+export type RetryQuota = Readonly<Required<RetryBudgetOptions>>;
+
+/** The `retryBudget` option, checked, its defaults filled in. */
+export function retryQuota({ capacity = 500, retryCost = 5, timeoutCost = 10, successReward = 1 }: RetryBudgetOptions): RetryQuota {
+  return Object.freeze({
+    capacity: tokens('capacity', capacity, 1),
+    // A cost above the capacity is allowed: that kind of retry is then never made.
+    retryCost: tokens('retryCost', retryCost, 1),
+    timeoutCost: tokens('timeoutCost', timeoutCost, 1),
+    successReward: tokens('successReward', successReward, 0),
+  });
+}
+
+/** A client's budget: the quota's rules, and the tokens each origin has left. */
 export class RetryBudget {
   readonly capacity: number;
   readonly retryCost: number;
@@ -35,12 +50,8 @@ export class RetryBudget {
   readonly successReward: number;
   readonly #tokens = new Map<string, number>();
 
-  constructor({ capacity = 500, retryCost = 5, timeoutCost = 10, successReward = 1 }: RetryBudgetOptions = {}) {
-    this.capacity = tokens('capacity', capacity, 1);
-    // A cost above the capacity is allowed: that kind of retry is then never made.
-    this.retryCost = tokens('retryCost', retryCost, 1);
-    this.timeoutCost = tokens('timeoutCost', timeoutCost, 1);
-    this.successReward = tokens('successReward', successReward, 0);
+  constructor(quota: RetryQuota = retryQuota({})) {
+    ({ capacity: this.capacity, retryCost: this.retryCost, timeoutCost: this.timeoutCost, successReward: this.successReward } = quota);
   }
 
   /** The quota one operation to `origin` draws on; a recovery's keeps off the reserve. */

@@ -2,7 +2,7 @@ import { NetworkError, TimeoutError } from 'ky';
 import { describe, expect, it } from 'vitest';
 import { createClient, memoryStore, type RetryBudgetOptions } from '../src/index.js';
 import { RetryableAnswer } from '../src/retry.js';
-import { RetryBudget } from '../src/retry-budget.js';
+import { RetryBudget, retryQuota } from '../src/retry-budget.js';
 
 const A = 'https://a.example';
 const B = 'https://b.example';
@@ -130,7 +130,7 @@ const rows: Row[] = [
 
 describe('the retry quota, per origin', () => {
   it.each(rows)('$what', ({ options, run, allowed, left }) => {
-    const budget = new RetryBudget(options);
+    const budget = new RetryBudget(retryQuota(options ?? {}));
     const retries = (origin: string, failure: Failure, times: number, recovery = false) => {
       const account = budget.open(origin, recovery);
       const answers = Array.from({ length: times }, () => account.trySpend(failures[failure]));
@@ -142,7 +142,7 @@ describe('the retry quota, per origin', () => {
   });
 
   it('an account says why it was stopped, and what the origin has left', () => {
-    const budget = new RetryBudget({ capacity: 12 });
+    const budget = new RetryBudget(retryQuota({ capacity: 12 }));
     const account = budget.open(A, false);
     expect([account.trySpend(failures[503]), account.trySpend(failures.timeout)]).toEqual([true, false]);
     expect([account.stoppedAfter, account.tokens, account.spent]).toEqual(['timeout', 7, 5]);

@@ -18,7 +18,7 @@ import { memoryStore } from '../../src/index.node.js';
 import { fingerprint } from '../../src/fingerprint.js';
 import { generateKey } from '../../src/key.js';
 import { newIntent } from '../../src/operation.js';
-import { normalizeOptions, type NormalizedOptions } from '../../src/options.js';
+import { type ClientRuntime, startRuntime } from '../../src/runtime.js';
 import { Lease } from '../../src/ownership.js';
 import { type PreparedCall, prepareCall } from '../../src/request.js';
 import { type Answer, callPromise, toDurableResponse, toStoredResponse } from '../../src/response.js';
@@ -85,7 +85,7 @@ export async function profileHotPath(baseUrl: string, iterations: number, repeat
 async function profileOnce(baseUrl: string, iterations: number): Promise<HotPathProfile> {
   const sha256 = (data: Uint8Array) => hash('sha256', data, 'hex');
   const store: IntentStore = memoryStore();
-  const options: NormalizedOptions = normalizeOptions({ prefix: baseUrl, store }, { defaultStore: () => store, sha256 });
+  const options: ClientRuntime = startRuntime({ prefix: baseUrl, store }, { defaultStore: () => store, sha256 });
   const n = iterations;
   const steps: ProfileStep[] = [];
   const step = async (name: string, what: string, work: (i: number) => unknown) => {
@@ -118,7 +118,7 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
     return limit.signal;
   });
   const signal = new AbortController().signal;
-  await step('retry loop', 'withRetries (p-retry) around an attempt that succeeds', () => withRetries(async () => 1, options.retry, signal));
+  await step('retry loop', 'withRetries (p-retry) around an attempt that succeeds', () => withRetries(async () => 1, options.config.retry, signal));
 
   const answers: Answer[] = [];
   const first = calls[0]!;
@@ -126,11 +126,11 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
     answers[i] = await sendAttempt({ url: first.url, method: 'POST', headers: first.headers, body: first.body, shownUrl: first.url.href, idempotencyKey: first.idempotencyKey }, 10_000, signal, options);
   });
   const answer = answers[0]!;
-  await step('classify', 'classifyAnswer (2xx: replay headers only)', () => classifyAnswer(answer, options));
+  await step('classify', 'classifyAnswer (2xx: replay headers only)', () => classifyAnswer(answer, options.config));
   // One lease at a time, as at concurrency 1: created, then finished with the outcome.
   await step('own + settle', 'new Lease (renewal setInterval) + toStoredResponse + lease.settle (memoryStore.update, a copy in)', (i) => {
     const call = calls[i]!;
-    const lease = new Lease(store, { scope: call.scope, id: call.id, version: 1, owner: 'bench-owner' }, options.leaseMs, performance.now());
+    const lease = new Lease(store, { scope: call.scope, id: call.id, version: 1, owner: 'bench-owner' }, options.config.leaseMs, performance.now());
     return lease.settle({ state: 'succeeded', attempts: 1, owner: null, leaseMs: 0, response: toStoredResponse(answers[i] ?? answer) });
   });
   await step('respond', "the call's promise and its .json() shortcut (decodes the bytes in hand, JSON.parse; no Response made)", () =>
