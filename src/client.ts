@@ -3,7 +3,10 @@ import { isSecretName, maskUrl } from './credentials.js';
 import { RecoveryPasses } from './auto-recover.js';
 import { type CallOptions, type ClientOptions, type Platform, timeLimitOption } from './options.js';
 import { type ClientRuntime, startRuntime } from './runtime.js';
-import { describeCall, emitEnd, mismatch, newIntent, runCall, type Settlement, storeError } from './operation.js';
+import { describeCall, emitEnd } from './about.js';
+import type { PreparedCall, Settlement } from './call-types.js';
+import { answerFromJournal, journal, type KnownIntent, newIntent } from './journal-gate.js';
+import { runCall } from './operation.js';
 import { emit } from './events.js';
 import { ownCopy } from './errors.js';
 import {
@@ -17,8 +20,8 @@ import {
   resolveIntent,
 } from './recover.js';
 import { kyRetry, normalizeRetry } from './retry.js';
-import { mergeHeaders, type PreparedCall, prepareCall, resolveUrl } from './request.js';
-import { type CallResult, callPromise, type DurableResponsePromise } from './response.js';
+import { mergeHeaders, prepareCall, resolveUrl } from './request.js';
+import { type CallResult, callPromise, type DurableResponsePromise, toStoredResponse } from './response.js';
 
 export type Input = string | URL;
 
@@ -64,13 +67,16 @@ export interface EnqueueOptions extends Omit<CallOptions, 'signal'> {
 
 /** One operation in flight on this client, shared by every caller of the same intent. */
 interface Flight {
-  fingerprint: string;
+  /**
+   * Its intent as it stands: pending while in flight (a caller with the same request joins it, one
+   * with another is refused); settled, its answer in hand, once it is (a caller then is a repeat,
+   * answered as the journal will answer it) — by the journal gate's one rule.
+   */
+  known: KnownIntent;
   settlement: Promise<Settlement>;
   /** Aborts the operation once every caller has walked away. */
   controller: AbortController;
   callers: number;
-  /** Set once the operation has settled: a caller joining after that is answered as the journal would answer it. */
-  settled?: Settlement;
   /** Stops the operation once every caller has walked away (the last one's reason), and frees its slot. */
   abandon(reason: unknown): void;
 }
@@ -113,12 +119,8 @@ export function makeCreateClient(platform: Platform) {
       // A client has one scope: the intent's id alone names its slot.
       const slot = call.id;
       let flight = flights.get(slot);
-      if (flight !== undefined && flight.fingerprint !== call.fingerprint) return Promise.resolve(mismatch(call, runtime));
-      // Settled, its outcome still being written: this is a repeat, not a twin, and gets what the journal will say.
-      if (flight?.settled?.state === 'succeeded' || flight?.settled?.state === 'failed') {
-        emit(runtime.config.on, 'journalAnswer', { ...describeCall(call, runtime), state: flight.settled.state });
-        return Promise.resolve(asJournalAnswer(flight.settled));
-      }
+      const answered = flight && answerFromJournal(flight.known, call, runtime);
+      if (answered !== undefined) return Promise.resolve(answered);
       if (flight === undefined) {
         const controller = new AbortController();
         // The slot stays taken until the outcome is recorded, so a next call with this key finds
@@ -128,7 +130,10 @@ export function makeCreateClient(platform: Platform) {
         const started = predecessor === undefined ? runCall(call, runtime, controller.signal) : predecessor.then(() => runCall(call, runtime, controller.signal));
         const settlement = started.then(
           (settled) => {
-            current.settled = settled;
+            // Settled, its outcome still being written: a next caller is a repeat, answered as the journal will answer it.
+            if ((settled.state === 'succeeded' || settled.state === 'failed') && settled.answer !== undefined) {
+              current.known = { ...current.known, state: settled.state, response: toStoredResponse(settled.answer) };
+            }
             if (settled.journaled === undefined) release();
             else {
               const tracked: Promise<unknown> = settled.journaled.finally(() => {
@@ -145,7 +150,7 @@ export function makeCreateClient(platform: Platform) {
           },
         );
         const current: Flight = {
-          fingerprint: call.fingerprint,
+          known: { fingerprint: call.fingerprint, state: 'pending', idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href },
           settlement,
           controller,
           callers: 0,
@@ -245,12 +250,6 @@ function maskedError(secretParams: ReadonlySet<string>): NonNullable<Hooks['befo
   };
 }
 
-/** A settled operation repeated: no attempt made by this call; a success answered from the journal is a replay. */
-function asJournalAnswer(settled: Settlement): Settlement {
-  const { journaled: _journaled, ...answer } = settled;
-  return { ...answer, attempts: 0, replayed: settled.state === 'succeeded' ? true : settled.replayed };
-}
-
 /** The shared operation, as one caller sees it: its own abort rejects only it. */
 function withOwnSignal(flight: Flight, signal: AbortSignal | undefined): Promise<Settlement> {
   flight.callers++;
@@ -271,14 +270,9 @@ async function enqueue(runtime: ClientRuntime, method: KeyedMethod, input: Input
   const verb = typeof method === 'string' ? method.toUpperCase() : '';
   if (!KEYED_METHODS.has(verb)) throw new TypeError(`enqueue() takes POST, PUT, PATCH or DELETE, got ${String(method)}.`);
   const call = await prepareCall(verb, input, callOptions, runtime);
-  let existing;
-  try {
-    const { transaction } = callOptions;
-    existing = await runtime.store.create(newIntent(call, runtime, null), transaction === undefined ? undefined : { transaction });
-  } catch (cause) {
-    throw storeError(`Could not journal the intent of key "${call.idempotencyKey}"; nothing will be sent`, call.idempotencyKey, cause);
-  }
-  if (existing === undefined) runtime.housekeeping.journaled();
-  if (existing !== undefined && existing.fingerprint !== call.fingerprint) throw mismatch(call, runtime).error;
+  const existing = await journal(call, runtime, newIntent(call, runtime, null), callOptions.transaction);
+  // Journaled before, as this request: nothing more to do, whatever became of it. Another request under the key is refused.
+  const answered = existing && answerFromJournal(existing, call, runtime);
+  if (answered !== undefined && answered.state === undefined) throw answered.error;
   return { idempotencyKey: call.idempotencyKey };
 }

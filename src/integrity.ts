@@ -15,7 +15,7 @@ import { IdempotencyIntegrityError } from './errors.js';
 import { emit } from './events.js';
 import { requestFingerprint } from './fingerprint.js';
 import { validateKey } from './key.js';
-import { describe } from './operation.js';
+import { describe } from './about.js';
 import type { ClientRuntime } from './runtime.js';
 import { intentId, type Intent, type IntentSummary } from './stores/store.js';
 

@@ -5,31 +5,9 @@ import { formatKey, generateKey, validateKey } from './key.js';
 import { isSecretName } from './credentials.js';
 import { addHeaders, type CallOptions, persistableHeaders, refuseUserinfo, timeLimitOption } from './options.js';
 import type { ClientRuntime } from './runtime.js';
-import { normalizeRetry, type RetryPolicy } from './retry.js';
-import { intentId, type KeyFormat } from './stores/store.js';
-
-/** One keyed call, fully resolved: the exact bytes and headers every attempt will send. */
-export interface PreparedCall {
-  scope: string;
-  /** The intent's identity within its scope (key + method + origin + path). */
-  id: string;
-  idempotencyKey: string;
-  keyHeader: string;
-  keyFormat: KeyFormat;
-  method: string;
-  url: URL;
-  /** Everything sent, the key header included. Held in memory only. */
-  headers: Headers;
-  /** The allow-listed subset kept with the intent. */
-  persistedHeaders: Record<string, string>;
-  /** A private copy: the caller changing its buffer afterwards changes nothing sent. */
-  body: Uint8Array | undefined;
-  fingerprint: string;
-  timeout: number | false;
-  totalTimeout: number | false;
-  retry: RetryPolicy;
-  throwHttpErrors: boolean;
-}
+import { normalizeRetry } from './retry.js';
+import { intentId } from './stores/store.js';
+import type { PreparedCall } from './call-types.js';
 
 /** As ky 2 resolves an input: `prefix` joined with one slash, then `baseUrl` (or the page) resolves it. */
 export function resolveUrl(input: string | URL, runtime: ClientRuntime, searchParams?: SearchParamsOption): URL {
