@@ -15,7 +15,8 @@
  */
 import { TimeoutError } from 'ky';
 import { RetryBudgetError } from './errors.js';
-import { RetryableAnswer, retryReason } from './retry.js';
+import type { RetryCharge } from './retry.js';
+import { RetryableAnswer } from './retryable-answer.js';
 
 export interface RetryBudgetOptions {
   /** Tokens per origin, and the most it refills to. Default 500. */
@@ -71,7 +72,7 @@ export class RetryBudget {
 }
 
 /** What one operation spent from its origin's quota, and whether the quota stopped it. */
-export class RetryAccount {
+export class RetryAccount implements RetryCharge {
   /** Tokens this operation has taken so far. */
   spent = 0;
   /** Why the retry refused was wanted (`503`, `network error`, `timeout`…); set once the quota has stopped the operation. */
@@ -84,19 +85,27 @@ export class RetryAccount {
     readonly recovery: boolean,
   ) {}
 
-  /** Pays for a retry after `error`: false, nothing taken, when the quota says no. Waiting out a key in flight is free. */
-  trySpend(error: unknown): boolean {
-    if (error instanceof RetryableAnswer && error.verdict.kind === 'conflict') return true;
-    const { budget, origin } = this;
-    const cost = error instanceof TimeoutError ? budget.timeoutCost : budget.retryCost;
-    if (budget.tokens(origin) - cost < (this.recovery ? budget.capacity / 2 : 0)) {
-      this.stoppedAfter = retryReason(error);
-      return false;
-    }
-    budget.add(origin, -cost);
-    this.spent += cost;
-    return true;
+  /** What a retry after `failure` costs: a timeout's more, waiting out a key in flight nothing (the server asked for exactly that). */
+  cost(failure: unknown): number {
+    if (failure instanceof RetryableAnswer && failure.verdict.kind === 'conflict') return 0;
+    return failure instanceof TimeoutError ? this.budget.timeoutCost : this.budget.retryCost;
   }
+
+  /** Whether the origin has `cost` to spare: down to nothing for a live call, to half the capacity for a recovery. */
+  affords(cost: number): boolean {
+    return this.budget.tokens(this.origin) - cost >= (this.recovery ? this.budget.capacity / 2 : 0);
+  }
+
+  spend(cost: number): void {
+    this.budget.add(this.origin, -cost);
+    this.spent += cost;
+  }
+
+  /** The retry the quota refused, wanted after `reason` (`503`, `timeout`…): the operation's error will say so. */
+  stop(reason: string): void {
+    this.stoppedAfter = reason;
+  }
+
 
   /** The operation succeeded: what it spent comes back; if it spent nothing, it earns the reward. */
   succeeded(): void {

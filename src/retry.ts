@@ -1,69 +1,20 @@
-import { HTTPError, NetworkError, type RetryOptions as KyRetryOptions, TimeoutError } from 'ky';
-import pRetry from 'p-retry';
-import { sleep } from './time-limit.js';
-import type { Verdict } from './classify.js';
-import type { Answer } from './response.js';
-
-/** How retries are paced. A number is shorthand for `{ limit }`. */
-export interface RetryOptions {
-  /** Retries after the first attempt (attempts = limit + 1), as in ky. Default 2. */
-  limit?: number;
-  /** Milliseconds to wait before retry number `attempt` (1-based). Default: full-jitter exponential backoff from 300 ms. */
-  delay?: (attempt: number) => number;
-  /** Upper bound of the default backoff, ms. Default 30 000. */
-  backoffLimit?: number;
-  /** A `Retry-After` longer than this (ms) is not waited for: the call gives up and the intent stays pending. Default 60 000. */
-  maxRetryAfter?: number;
-}
-
-export interface RetryPolicy {
-  limit: number;
-  delay: (attempt: number) => number;
-  /** The most `delay` waits: `backoffLimit` for the default backoff; a `retry.delay` of the caller's is taken as it is. */
-  backoffLimit: number;
-  maxRetryAfter: number;
-}
-
-export function normalizeRetry(retry: number | RetryOptions | undefined): RetryPolicy {
-  const options = typeof retry === 'number' ? { limit: retry } : (retry ?? {});
-  const limit = options.limit ?? 2;
-  const backoffLimit = options.backoffLimit ?? 30_000;
-  const maxRetryAfter = options.maxRetryAfter ?? 60_000;
-  if (typeof options !== 'object') throw new TypeError(`retry must be a number or an object, got ${String(retry)}.`);
-  // Infinity would retry forever while the caller waits; a bounded limit and relay() do that job.
-  if (!Number.isInteger(limit) || limit < 0 || limit > 1000) throw new TypeError(`retry.limit must be a whole number from 0 to 1000, got ${limit}.`);
-  for (const [name, value] of Object.entries({ backoffLimit, maxRetryAfter })) {
-    if (typeof value !== 'number' || !(value >= 0) || value > 2_147_483_647) {
-      throw new TypeError(`retry.${name} must be a number of milliseconds from 0 to 2147483647, got ${value}.`);
-    }
-  }
-  if (options.delay !== undefined && typeof options.delay !== 'function') throw new TypeError('retry.delay must be a function.');
-  // Full jitter: spreads the retries of many clients hit by one outage instead of syncing them.
-  const delay = options.delay ?? ((attempt: number) => Math.random() * Math.min(backoffLimit, 300 * 2 ** (attempt - 1)));
-  return { limit, delay, backoffLimit: options.delay ? Infinity : backoffLimit, maxRetryAfter };
-}
-
 /**
- * An answer that may change if asked again (5xx, 429, a key in flight elsewhere): thrown inside
- * the attempt loop so the loop retries it, and turned into the call's error once retries run out.
+ * The attempt loop: p-retry runs the attempts, counts the retries, stops at the limit and on an
+ * abort; before each retry it asks the one retry decision (retry-decision.ts), spends what the
+ * budget charges, says so, and waits — p-retry's own delays stay off, since a server's Retry-After
+ * and the policy's full-jitter backoff are what pace a retry, not p-retry's exponential steps.
+ * Plain reads get the same policy as ky's retry options (`kyRetry`).
  */
-export class RetryableAnswer extends Error {
-  constructor(
-    readonly answer: Answer,
-    readonly verdict: Verdict,
-  ) {
-    super(String(answer.status));
-  }
-}
+import { HTTPError, type RetryOptions as KyRetryOptions } from 'ky';
+import pRetry from 'p-retry';
+import { decideRetry, isUnanswered, parseRetryAfter, type RetryAffordance, type RetryDecision } from './retry-decision.js';
+import type { RetryPolicy } from './retry-policy.js';
+import { sleep } from './time-limit.js';
 
-/** Retry-After in ms (delta-seconds or an HTTP date), or undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
+export type { RetryOptions, RetryPolicy } from './retry-policy.js';
+export { normalizeRetry } from './retry-policy.js';
+export { RetryableAnswer } from './retryable-answer.js';
+export { parseRetryAfter, retryReason } from './retry-decision.js';
 
 export interface RetryEvent {
   /** The retry about to happen, 1-based. */
@@ -73,19 +24,27 @@ export interface RetryEvent {
   error: unknown;
 }
 
+/** A retry budget as the loop uses it: asked (`RetryAffordance`), then charged for a retry made. */
+export interface RetryCharge extends RetryAffordance {
+  spend(cost: number): void;
+}
+
+export interface RetryLoop {
+  policy: RetryPolicy;
+  signal: AbortSignal | undefined;
+  budget?: RetryCharge | undefined;
+  /** A retry about to be made, after its wait. */
+  onRetry?(event: RetryEvent): void;
+  /** The loop stopped short of a success: why (the last decision), before the attempt's failure is thrown on. */
+  onStop?(decision: Extract<RetryDecision, { retry: false }>, failure: unknown): void;
+}
+
 /**
  * Runs `attempt` until it returns, retrying network errors, per-attempt timeouts and
- * `RetryableAnswer`s with the same inputs. p-retry counts and stops; the wait is ours, because
- * a server's Retry-After must win over backoff and p-retry's own delay cannot see it.
+ * `RetryableAnswer`s with the same inputs, as `decideRetry` says.
  */
-export function withRetries<T>(
-  attempt: (attemptNumber: number) => Promise<T>,
-  policy: RetryPolicy,
-  signal: AbortSignal | undefined,
-  onRetry?: (event: RetryEvent) => void,
-  /** Asked before each retry the policy allows: false stops the loop (a spent retry budget). */
-  mayRetry: (error: unknown) => boolean = () => true,
-): Promise<T> {
+export function withRetries<T>(attempt: (attemptNumber: number) => Promise<T>, loop: RetryLoop): Promise<T> {
+  const { policy, signal, budget } = loop;
   return pRetry(attempt, {
     retries: policy.limit,
     minTimeout: 0,
@@ -93,28 +52,17 @@ export function withRetries<T>(
     signal,
     async shouldRetry({ error, retriesConsumed }) {
       if (signal?.aborted) return false;
-      const wait = retryDelay(error, retriesConsumed + 1, policy);
-      if (wait === undefined || !mayRetry(error)) return false;
-      onRetry?.({ attempt: retriesConsumed + 1, delay: wait, reason: retryReason(error), error });
-      await sleep(wait, signal);
+      const decision = decideRetry({ failure: error, retry: retriesConsumed + 1, policy, budget, now: Date.now(), offline: reportsOffline() });
+      if (!decision.retry) {
+        loop.onStop?.(decision, error);
+        return false;
+      }
+      budget?.spend(decision.cost);
+      loop.onRetry?.({ attempt: retriesConsumed + 1, delay: decision.delayMs, reason: decision.reason, error });
+      await sleep(decision.delayMs, signal);
       return true;
     },
   });
-}
-
-function retryDelay(error: unknown, retry: number, policy: RetryPolicy): number | undefined {
-  if (error instanceof RetryableAnswer) {
-    const asked = parseRetryAfter(error.answer.headers.get('retry-after'));
-    if (asked !== undefined) return asked <= policy.maxRetryAfter ? asked : undefined;
-    return policy.delay(retry);
-  }
-  if (isUnanswered(error)) return reportsOffline() ? undefined : policy.delay(retry);
-  return undefined;
-}
-
-/** ky 2 names a request that got no answer NetworkError; TimeoutError is one attempt's time limit. */
-function isUnanswered(error: unknown): boolean {
-  return error instanceof NetworkError || error instanceof TimeoutError;
 }
 
 /**
@@ -144,7 +92,3 @@ function reportsOffline(): boolean {
   return (globalThis.navigator as { onLine?: boolean } | undefined)?.onLine === false;
 }
 
-export function retryReason(error: unknown): string {
-  if (error instanceof RetryableAnswer) return `${error.answer.status}${error.verdict.kind === 'conflict' ? ' in flight' : ''}`;
-  return error instanceof TimeoutError ? 'timeout' : 'network error';
-}

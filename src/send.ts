@@ -18,7 +18,7 @@ import { reachedServer } from './reach.js';
 import { mergeHeaders } from './request.js';
 import { type Answer, toStoredResponse } from './response.js';
 import type { RetryAccount } from './retry-budget.js';
-import { parseRetryAfter, RetryableAnswer, type RetryEvent, retryReason, withRetries } from './retry.js';
+import { parseRetryAfter, RetryableAnswer, type RetryEvent, withRetries } from './retry.js';
 import type { ClientRuntime } from './runtime.js';
 import { type Intent, type IntentChange, PayloadTooLargeError } from './stores/store.js';
 
@@ -63,7 +63,17 @@ export async function sendOwned(
       const error = event.error instanceof RetryableAnswer ? answerError(event.error.verdict, event.error.answer, intent, runtime) : event.error;
       emit(runtime.config.on, 'retry', { ...about, ...event, error, reachedServer: reachedServer(event.error) });
     };
-    result = await withRetries(attempt, transport.retry, deadline, onRetry, (error) => mayRetry(error, quota, about, runtime));
+    result = await withRetries(attempt, {
+      policy: transport.retry,
+      signal: deadline,
+      budget: quota,
+      onRetry,
+      onStop(decision, failure) {
+        if (decision.because !== 'budget' || quota === undefined) return;
+        quota.stop(decision.reason);
+        emit(runtime.config.on, 'throttle', { ...about, origin, tokens: quota.tokens, reason: decision.reason, reachedServer: reachedServer(failure) });
+      },
+    });
   } catch (error) {
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
     // A server that asked for a long wait (Retry-After beyond maxRetryAfter) gets it: parked, nobody claims it until then.
@@ -138,12 +148,6 @@ function lastFailure(error: unknown, intent: Intent, runtime: ClientRuntime): Pi
   // Down or slow: a catcher (or a dashboard) can tell a request that never left from one that may have been applied.
   if (error instanceof Error) Object.assign(error, { reachedServer: reachedServer(error) });
   return { error };
-}
-/** The client's retry budget decides whether a retry the policy allows goes ahead (its rules: retry-budget.ts). */
-function mayRetry(error: unknown, quota: RetryAccount | undefined, about: OperationAbout, runtime: ClientRuntime): boolean {
-  if (quota === undefined || quota.trySpend(error)) return true;
-  emit(runtime.config.on, 'throttle', { ...about, origin: quota.origin, tokens: quota.tokens, reason: retryReason(error), reachedServer: reachedServer(error) });
-  return false;
 }
 /** The wait a server asked for with Retry-After, ms. */
 function retryAfter(error: RetryableAnswer): number | undefined {

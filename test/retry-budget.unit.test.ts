@@ -1,8 +1,9 @@
 import { NetworkError, TimeoutError } from 'ky';
 import { describe, expect, it } from 'vitest';
 import { createClient, memoryStore, type RetryBudgetOptions } from '../src/index.js';
-import { RetryableAnswer } from '../src/retry.js';
-import { RetryBudget, retryQuota } from '../src/retry-budget.js';
+import { normalizeRetry, RetryableAnswer } from '../src/retry.js';
+import { decideRetry } from '../src/retry-decision.js';
+import { type RetryAccount, RetryBudget, retryQuota } from '../src/retry-budget.js';
 
 const A = 'https://a.example';
 const B = 'https://b.example';
@@ -128,12 +129,23 @@ const rows: Row[] = [
   },
 ];
 
+/** A retry as the attempt loop pays for one: asked, then charged; refused, the account remembers why. */
+function trySpend(account: RetryAccount, failure: unknown): boolean {
+  const decision = decideRetry({ failure, retry: 1, policy: normalizeRetry({}), budget: account, now: 0, offline: false });
+  if (!decision.retry) {
+    account.stop(decision.reason);
+    return false;
+  }
+  account.spend(decision.cost);
+  return true;
+}
+
 describe('the retry quota, per origin', () => {
   it.each(rows)('$what', ({ options, run, allowed, left }) => {
     const budget = new RetryBudget(retryQuota(options ?? {}));
     const retries = (origin: string, failure: Failure, times: number, recovery = false) => {
       const account = budget.open(origin, recovery);
-      const answers = Array.from({ length: times }, () => account.trySpend(failures[failure]));
+      const answers = Array.from({ length: times }, () => trySpend(account, failures[failure]));
       return { allowed: answers, succeed: () => account.succeeded() };
     };
     const result = run(budget, retries);
@@ -144,7 +156,7 @@ describe('the retry quota, per origin', () => {
   it('an account says why it was stopped, and what the origin has left', () => {
     const budget = new RetryBudget(retryQuota({ capacity: 12 }));
     const account = budget.open(A, false);
-    expect([account.trySpend(failures[503]), account.trySpend(failures.timeout)]).toEqual([true, false]);
+    expect([trySpend(account, failures[503]), trySpend(account, failures.timeout)]).toEqual([true, false]);
     expect([account.stoppedAfter, account.tokens, account.spent]).toEqual(['timeout', 7, 5]);
   });
 

@@ -119,7 +119,7 @@ async function profileOnce(baseUrl: string, iterations: number): Promise<HotPath
     return limit.signal;
   });
   const signal = new AbortController().signal;
-  await step('retry loop', 'withRetries (p-retry) around an attempt that succeeds', () => withRetries(async () => 1, options.config.retry, signal));
+  await step('retry loop', 'withRetries (p-retry) around an attempt that succeeds', () => withRetries(async () => 1, { policy: options.config.retry, signal }));
 
   const answers: Answer[] = [];
   const first = calls[0]!;
