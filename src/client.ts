@@ -1,14 +1,11 @@
 import ky, { type BeforeErrorState, HTTPError, type Hooks, NetworkError, type ResponsePromise, TimeoutError } from 'ky';
 import { isSecretName, maskUrl } from './credentials.js';
 import { RecoveryPasses } from './auto-recover.js';
-import { type CallOptions, type ClientOptions, type Platform, timeLimitOption } from './options.js';
+import { timeLimitOption } from './config.js';
+import type { CallOptions, ClientOptions, Platform } from './options.js';
 import { type ClientRuntime, startRuntime } from './runtime.js';
-import { describeCall, emitEnd } from './about.js';
-import type { PreparedCall, Settlement } from './call-types.js';
-import { answerFromJournal, journal, type KnownIntent, newIntent } from './journal-gate.js';
-import { runCall } from './operation.js';
-import { emit } from './events.js';
-import { ownCopy } from './errors.js';
+import { Flights } from './flights.js';
+import { answerFromJournal, journal, newIntent } from './journal-gate.js';
 import {
   listPending,
   type PendingIntent,
@@ -21,7 +18,7 @@ import {
 } from './recover.js';
 import { kyRetry, normalizeRetry } from './retry.js';
 import { mergeHeaders, prepareCall, resolveUrl } from './request.js';
-import { type CallResult, callPromise, type DurableResponsePromise, toStoredResponse } from './response.js';
+import { type CallResult, callPromise, type DurableResponsePromise } from './response.js';
 
 export type Input = string | URL;
 
@@ -65,22 +62,6 @@ export interface EnqueueOptions extends Omit<CallOptions, 'signal'> {
   transaction?: unknown;
 }
 
-/** One operation in flight on this client, shared by every caller of the same intent. */
-interface Flight {
-  /**
-   * Its intent as it stands: pending while in flight (a caller with the same request joins it, one
-   * with another is refused); settled, its answer in hand, once it is (a caller then is a repeat,
-   * answered as the journal will answer it) — by the journal gate's one rule.
-   */
-  known: KnownIntent;
-  settlement: Promise<Settlement>;
-  /** Aborts the operation once every caller has walked away. */
-  controller: AbortController;
-  callers: number;
-  /** Stops the operation once every caller has walked away (the last one's reason), and frees its slot. */
-  abandon(reason: unknown): void;
-}
-
 /**
  * Each entry point passes its runtime's default store (SQLite in Node, IndexedDB in browsers) and
  * hashing. Chosen by package export conditions, so no bundle carries the other's.
@@ -88,90 +69,10 @@ interface Flight {
 export function makeCreateClient(platform: Platform) {
   return function createClient(clientOptions: ClientOptions = {}): DurableClient {
     const runtime = startRuntime(clientOptions, platform);
-    const flights = new Map<string, Flight>();
-    const recording = new Set<Promise<unknown>>();
+    const flights = new Flights(runtime);
     const recovery = new RecoveryPasses((recoverOptions) => recoverOnce(runtime, recoverOptions));
     if (runtime.config.autoRecover) recovery.watch();
-
-    /**
-     * Operations abandoned by every caller, still winding down (releasing their intent): a new
-     * call for the same intent starts once its predecessor has let go, rather than waiting on its
-     * own client's lease — or joining an operation that is already stopping.
-     */
-    const winding = new Map<string, Promise<unknown>>();
-
-    /**
-     * Two calls for one intent share one operation; each caller keeps its own signal, and gets its
-     * own events (`start`, `end`), its own Response and its own error, whatever the others do with theirs.
-     */
-    async function join(call: PreparedCall, signal: AbortSignal | undefined): Promise<Settlement> {
-      const about = describeCall(call, runtime);
-      emit(runtime.config.on, 'start', { ...about, recovery: false });
-      const settlement = await shared(call, signal).then(
-        (shared): Settlement => (shared.error === undefined ? shared : { ...shared, error: ownCopy(shared.error) }),
-        (error: unknown): Settlement => ({ state: undefined, error }),
-      );
-      emitEnd(about, settlement, runtime);
-      return settlement;
-    }
-
-    function shared(call: PreparedCall, signal: AbortSignal | undefined): Promise<Settlement> {
-      // A client has one scope: the intent's id alone names its slot.
-      const slot = call.id;
-      let flight = flights.get(slot);
-      const answered = flight && answerFromJournal(flight.known, call, runtime);
-      if (answered !== undefined) return Promise.resolve(answered);
-      if (flight === undefined) {
-        const controller = new AbortController();
-        // The slot stays taken until the outcome is recorded, so a next call with this key finds
-        // it in the journal rather than waiting out this client's own lease.
-        const release = () => flights.get(slot) === current && flights.delete(slot);
-        const predecessor = winding.get(slot);
-        const started = predecessor === undefined ? runCall(call, runtime, controller.signal) : predecessor.then(() => runCall(call, runtime, controller.signal));
-        const settlement = started.then(
-          (settled) => {
-            // Settled, its outcome still being written: a next caller is a repeat, answered as the journal will answer it.
-            if ((settled.state === 'succeeded' || settled.state === 'failed') && settled.answer !== undefined) {
-              current.known = { ...current.known, state: settled.state, response: toStoredResponse(settled.answer) };
-            }
-            if (settled.journaled === undefined) release();
-            else {
-              const tracked: Promise<unknown> = settled.journaled.finally(() => {
-                recording.delete(tracked);
-                release();
-              });
-              recording.add(tracked);
-            }
-            return settled;
-          },
-          (error: unknown) => {
-            release();
-            throw error;
-          },
-        );
-        const current: Flight = {
-          known: { fingerprint: call.fingerprint, state: 'pending', idempotencyKey: call.idempotencyKey, method: call.method, url: call.url.href },
-          settlement,
-          controller,
-          callers: 0,
-          // Every caller walked away: the operation stops, and the slot is free at once for the next call.
-          abandon(reason: unknown) {
-            controller.abort(reason);
-            if (!release()) return;
-            const done = settlement.then((settled) => settled.journaled, () => {}).finally(() => winding.get(slot) === done && winding.delete(slot));
-            winding.set(slot, done);
-          },
-        };
-        flight = current;
-        flights.set(slot, current);
-      }
-      return withOwnSignal(flight, signal);
-    }
-
-    async function flush(): Promise<void> {
-      await Promise.allSettled([...flights.values()].map((flight) => flight.settlement.then((settled) => settled.journaled)));
-      await Promise.allSettled([...winding.values(), ...recording]);
-    }
+    const flush = () => flights.flush();
 
     function keyed(method: KeyedMethod) {
       return (input: Input, callOptions: CallOptions = {}): DurableResponsePromise => {
@@ -182,7 +83,7 @@ export function makeCreateClient(platform: Platform) {
           // Aborted while the call was prepared: still nothing journaled, and an abort event
           // already fired would never reach the caller's listener in join().
           callOptions.signal?.throwIfAborted();
-          const settlement = await join(call, callOptions.signal);
+          const settlement = await flights.join(call, callOptions.signal);
           const { answer, error } = settlement;
           // throwHttpErrors: false hands back plain non-2xx answers; idempotency errors still throw.
           if (answer === undefined || (error !== undefined && !(error instanceof HTTPError && !call.throwHttpErrors))) throw error;
@@ -248,20 +149,6 @@ function maskedError(secretParams: ReadonlySet<string>): NonNullable<Hooks['befo
     error.options.headers.forEach((value, name) => isSecretName(name, secretParams) || headers.set(name, value));
     return Object.assign(new HTTPError(error.response, request, { ...error.options, headers }), { data: error.data });
   };
-}
-
-/** The shared operation, as one caller sees it: its own abort rejects only it. */
-function withOwnSignal(flight: Flight, signal: AbortSignal | undefined): Promise<Settlement> {
-  flight.callers++;
-  if (signal === undefined) return flight.settlement;
-  return new Promise<Settlement>((resolve, reject) => {
-    const leave = () => {
-      reject(signal.reason);
-      if (--flight.callers === 0) flight.abandon(signal.reason);
-    };
-    signal.addEventListener('abort', leave, { once: true });
-    flight.settlement.then(resolve, reject).finally(() => signal.removeEventListener('abort', leave));
-  });
 }
 
 const KEYED_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

@@ -5,7 +5,8 @@
  * reads options takes `runtime.config`.
  */
 import { Housekeeping } from './housekeeping.js';
-import { type ClientConfig, type ClientOptions, checkClientOptions, type Platform } from './options.js';
+import { type ClientConfig, checkClientOptions } from './config.js';
+import type { ClientOptions, Platform } from './options.js';
 import { Owner } from './owner.js';
 import { RetryBudget } from './retry-budget.js';
 import type { IntentStore } from './stores/store.js';
