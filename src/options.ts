@@ -7,7 +7,7 @@ import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js'
 import { RetryBudget, type RetryBudgetOptions } from './retry-budget.js';
 import { Housekeeping } from './housekeeping.js';
 import { Owner } from './owner.js';
-import type { IntentStore, KeyFormat } from './stores/store.js';
+import { type IntentStore, type KeyFormat, LONGEST_SPAN_MS } from './stores/store.js';
 
 /** Everything `createClient` accepts. Each option is checked once, here; a bad one is a `TypeError` naming it. */
 export interface ClientOptions {
@@ -155,8 +155,8 @@ export interface NormalizedOptions {
 
 /** setTimeout's ceiling: a longer delay fires at once, which would turn a timeout into a failure. */
 const MAX_TIMER_MS = 2_147_483_647;
-/** A key TTL is no timer; this bound only keeps `createdAt + keyTtlMs` a sane date. */
-const TEN_YEARS_MS = 10 * 365 * 24 * 60 * 60 * 1000;
+/** A key TTL is no timer; its bound is the longest span a store adds to its now (`LONGEST_SPAN_MS`, ten years). */
+const TEN_YEARS_MS = LONGEST_SPAN_MS;
 
 function fail(name: string, wanted: string, value: unknown): never {
   throw new TypeError(`${name} must be ${wanted}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
