@@ -8,7 +8,7 @@
  * moment. Anything else is reported as `skipped`, never sent.
  */
 import { maskUrl } from './credentials.js';
-import { IdempotencyError } from './errors.js';
+import { IdempotencyError, IdempotencyIntegrityError } from './errors.js';
 import { timeLimit, whenAborted } from './time-limit.js';
 import { emit } from './events.js';
 import { refuseIfDamaged } from './integrity.js';
@@ -17,7 +17,8 @@ import { Lease } from './ownership.js';
 import { describe, emitEnd, expiredError, type Owned, type Settlement, sendOwned, type Transport } from './operation.js';
 import { toDurableResponse, type DurableResponse } from './response.js';
 import { monotonicNow } from './ownership.js';
-import { type ClaimRequest, type Intent, type IntentState, type IntentSummary, isExpiredAtClaim, UNSETTLED_STATES } from './stores/store.js';
+import { milliseconds } from './options.js';
+import { type ClaimRequest, type DamagedRecord, describeDamaged, type Intent, type IntentState, type IntentSummary, isExpiredAtClaim, UNSETTLED_STATES } from './stores/store.js';
 
 /** What `pending()` lists: an operation whose outcome is not known. Never its body or headers. */
 export interface PendingIntent {
@@ -79,10 +80,30 @@ export interface RecoveryOutcome {
   error?: unknown;
 }
 
-/** Intents of unknown outcome in the client's scope, oldest first. */
+/**
+ * Intents of unknown outcome in the client's scope, oldest first. A damaged record (times out of
+ * range, no intent's shape) is left out and said as the event `damaged`: its outcome is unknown
+ * too, but nothing of it can be shown or sent.
+ */
 export async function listPending(options: NormalizedOptions): Promise<PendingIntent[]> {
-  const intents = await options.store.list({ scope: options.scope, states: UNSETTLED_STATES });
+  const intents = await options.store.list({ scope: options.scope, states: UNSETTLED_STATES, onDamaged: (record) => damagedRecordError(record, options) });
   return intents.map((intent) => toPendingIntent(intent, options));
+}
+
+/**
+ * The error for a record the store could not read as an intent, said as the event `damaged` too:
+ * its key, method and URL where they are text (else empty), the URL masked.
+ */
+function damagedRecordError(record: DamagedRecord, options: NormalizedOptions): IdempotencyIntegrityError {
+  const { idempotencyKey = '', method = '', url = '', reason } = record;
+  const about = { idempotencyKey, method, url: url === '' ? '' : maskUrl(url, options.secretParams) };
+  const error = new IdempotencyIntegrityError(
+    `The journal's record of ${describeDamaged(record)} cannot be read: ${reason}. Nothing of it was sent or changed; check with the API whether ` +
+      'the operation ran, then repair or delete the record by hand (or restore the journal from a backup).',
+    { idempotencyKey, reason },
+  );
+  emit(options.on, 'damaged', { ...about, reason, error });
+  return error;
 }
 
 function toPendingIntent(intent: IntentSummary, options: NormalizedOptions): PendingIntent {
@@ -135,8 +156,19 @@ export async function recoverOnce(options: NormalizedOptions, recoverOptions: Re
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function.');
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
   const owner = await options.owner.id();
-  const unsettled = await options.store.list({ scope: options.scope, states });
-  const outcomes = reportSkipped(unsettled, origins, options);
+  // Damaged records are never claimed: reported once per pass, as skipped.
+  const unreadable: RecoveryOutcome[] = [];
+  const unsettled = await options.store.list({
+    scope: options.scope,
+    states,
+    onDamaged(record) {
+      const error = damagedRecordError(record, options);
+      const about = { idempotencyKey: error.idempotencyKey, method: record.method ?? '', url: record.url === undefined ? '' : maskUrl(record.url, options.secretParams) };
+      emit(options.on, 'recovery', { ...about, state: 'skipped', error });
+      unreadable.push({ idempotencyKey: about.idempotencyKey, state: 'skipped', url: about.url, error });
+    },
+  });
+  const outcomes = [...unreadable, ...reportSkipped(unsettled, origins, options)];
   let total = unsettled.filter((intent) => origins.includes(intent.origin)).length;
   let done = 0;
   options.housekeeping.compact();
@@ -180,7 +212,9 @@ export async function recoverOnce(options: NormalizedOptions, recoverOptions: Re
  */
 export async function relayLoop(options: NormalizedOptions, relayOptions: RelayOptions = {}): Promise<void> {
   const origins = requireOrigins(options);
-  const { pollMs = 1000, resendExpired = false } = relayOptions;
+  const { resendExpired = false } = relayOptions;
+  // A timer's wait, and how long a failed intent is parked: whole ms a store keeps.
+  const pollMs = milliseconds('pollMs', relayOptions.pollMs, 1000);
   const signal = signalOf(relayOptions.signal);
   const concurrency = concurrencyOf(relayOptions.concurrency, 8);
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
@@ -322,7 +356,9 @@ function toRecoveryOutcome(intent: Intent, { state = 'pending', answer, error, .
 /**
  * An operator's verdict on an unknown outcome (checked with the API): `expired`, or `pending`
  * with nobody holding it, becomes `succeeded` or `failed` for good. A pending intent is claimed
- * first, so no owner can be sending it while it is settled.
+ * first, so no owner can be sending it while it is settled; a parked one (a server's
+ * Retry-After), which nobody may claim before its wait is over, is settled at the version read,
+ * with nobody holding it — the verdict sends nothing, so it need not wait.
  */
 export async function resolveIntent(options: NormalizedOptions, intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void> {
   if (state !== 'succeeded' && state !== 'failed') throw new TypeError(`resolve() settles an intent as 'succeeded' or 'failed', got ${String(state)}.`);
@@ -336,10 +372,11 @@ export async function resolveIntent(options: NormalizedOptions, intent: Pick<Pen
   if (stored.state === 'pending') {
     const owner = await options.owner.id();
     const [claimed] = await options.store.claim({ scope: stored.scope, origins: [stored.origin], states: ['pending'], owner, leaseMs: options.leaseMs, limit: 1, id: stored.id });
-    if (claimed === undefined) {
-      throw new IdempotencyError(`Intent of key "${idempotencyKey}" cannot be resolved: an owner is still working on it, or it is parked (Retry-After).`, { idempotencyKey });
+    // Unowned yet not claimable: parked. Written at the version read, the verdict fails if anyone has taken it since.
+    if (claimed === undefined && stored.owner !== null) {
+      throw new IdempotencyError(`Intent of key "${idempotencyKey}" cannot be resolved: an owner is still working on it.`, { idempotencyKey });
     }
-    version = claimed.version;
+    if (claimed !== undefined) version = claimed.version;
   }
   const written = await options.store.update(stored.scope, stored.id, version, { state, owner: null, leaseMs: 0 });
   if (written === undefined) throw new IdempotencyError(`Intent of key "${idempotencyKey}" changed while it was being resolved; look again.`, { idempotencyKey });
