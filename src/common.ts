@@ -12,10 +12,26 @@ export {
   RetryBudgetError,
 } from './errors.js';
 export { memoryStore } from './stores/memory.js';
-export { intentId, isClaimable, isCompactable, isKnownState, UNSETTLED_STATES } from './stores/store.js';
+export {
+  intentId,
+  isClaimable,
+  isCompactable,
+  isKnownState,
+  UNSETTLED_STATES,
+  checkTimes,
+  damageOf,
+  readRecord,
+  readRecords,
+  DamagedRecordError,
+  TimeRangeError,
+  LATEST_INSTANT,
+  LONGEST_SPAN_MS,
+} from './stores/store.js';
+export { MAX_RETRY_AFTER_MS } from './retry.js';
 export type {
   ClaimRequest,
   CreateOptions,
+  DamagedRecord,
   Intent,
   IntentChange,
   IntentState,
