@@ -378,9 +378,10 @@ const INSTANT_FIELDS = ['createdAt', 'updatedAt', 'expiresAt', 'leaseUntil'] as 
  * on `create` (the intent), `update` (the change) and `claim` (the request) before writing. What
  * is stored must be sane: `leaseMs` a whole number from 0 to `LONGEST_SPAN_MS`, `unchangedBefore`
  * an instant (`isInstant`). A new intent's times are whole numbers, and since `create` keeps only
- * their distances from `createdAt` (`rebased`), those must be at most `LONGEST_SPAN_MS` either
- * way: the key TTL, and an owned intent's lease; an unowned one's `leaseUntil`, kept as it is,
- * must be an instant.
+ * their distances from `createdAt` (`rebased`), those — the key TTL, and an owned intent's lease —
+ * must be at most `LONGEST_SPAN_MS`, and reach back from now no further than 1970 (the process's
+ * clock stands in for the store's, which is epoch ms too); an unowned one's `leaseUntil`, kept as
+ * it is, must be an instant.
  */
 export function checkTimes(write: Intent | IntentChange | ClaimRequest, store: string): void {
   const fields = write as Partial<Record<(typeof INSTANT_FIELDS)[number] | 'unchangedBefore' | 'leaseMs', unknown>>;
@@ -392,11 +393,14 @@ export function checkTimes(write: Intent | IntentChange | ClaimRequest, store: s
   for (const field of INSTANT_FIELDS) {
     if (!(typeof intent[field] === 'number' && Number.isSafeInteger(intent[field]))) throw new TimeRangeError(field, intent[field], 'a time is a whole number of ms', store);
   }
-  if (!isSpan(intent.expiresAt - intent.createdAt, -LONGEST_SPAN_MS)) {
-    throw new TimeRangeError('the key TTL (expiresAt - createdAt)', intent.expiresAt - intent.createdAt, `at most ${LONGEST_SPAN_MS} ms (ten years) either way`, store);
-  }
-  if (intent.owner !== null && !isSpan(intent.leaseUntil - intent.createdAt, -LONGEST_SPAN_MS)) {
-    throw new TimeRangeError('the lease (leaseUntil - createdAt)', intent.leaseUntil - intent.createdAt, `at most ${LONGEST_SPAN_MS} ms (ten years) either way`, store);
+  // Counted from the store's now, a distance may reach back to 1970 (an intent written as already expired), never before.
+  const earliest = -Date.now();
+  const spans: [string, number | undefined][] = [
+    ['the key TTL (expiresAt - createdAt)', intent.expiresAt - intent.createdAt],
+    ['the lease (leaseUntil - createdAt)', intent.owner === null ? undefined : intent.leaseUntil - intent.createdAt],
+  ];
+  for (const [what, span] of spans) {
+    if (span !== undefined && !isSpan(span, earliest)) throw new TimeRangeError(what, span, `at most ${LONGEST_SPAN_MS} ms (ten years), and not back before 1970 from now`, store);
   }
   if (intent.owner === null && !isInstant(intent.leaseUntil)) throw new TimeRangeError('leaseUntil', intent.leaseUntil, INSTANT_RULE, store);
 }

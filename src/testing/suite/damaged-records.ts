@@ -41,6 +41,7 @@ export function describeDamagedRecords({ withStore, options }: SuiteContext): vo
         makeIntent({ createdAt: Number.NaN }),
         makeIntent({ leaseUntil: 1e16 }),
         makeIntent({ owner: 'owner-1', createdAt: 1_000, leaseUntil: 1_000 + LONGEST_SPAN_MS + 1 }),
+        makeIntent({ createdAt: 1e15, expiresAt: 0 }),
       ];
       for (const record of refused) await expect(store.create(record)).rejects.toThrow(/refuses/);
       for (const record of refused) await expect(store.get(record.scope, record.id)).resolves.toBeUndefined();
