@@ -114,7 +114,7 @@ class IndexedDbStore implements IntentStore {
     });
   }
 
-  create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
+  async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
     refuseTransaction(options, 'indexedDbStore');
     checkTimes(intent, 'indexedDB store');
     if (--this.#createsUntilSweep < 0) {
@@ -135,7 +135,7 @@ class IndexedDbStore implements IntentStore {
     });
   }
 
-  update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
+  async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
     checkTimes(change, 'indexedDB store');
     return this.#use('update an intent', 'readwrite', async (s) => {
       const key: Key = [scope, id];
