@@ -10,7 +10,7 @@ import type { DurableEvents } from './events.js';
 import type { Sha256 } from './fingerprint.js';
 import { normalizeRetry, type RetryOptions, type RetryPolicy } from './retry.js';
 import { type RetryBudgetOptions, retryQuota, type RetryQuota } from './retry-budget.js';
-import type { IntentStore, KeyFormat } from './stores/store.js';
+import { type IntentStore, type KeyFormat, LONGEST_SPAN_MS } from './stores/store.js';
 
 /**
  * A client's configuration: its options, checked once (`checkClientOptions`), as plain data —
@@ -51,8 +51,8 @@ export interface ClientConfig {
 
 /** setTimeout's ceiling: a longer delay fires at once, which would turn a timeout into a failure. */
 const MAX_TIMER_MS = 2_147_483_647;
-/** A key TTL is no timer; this bound only keeps `createdAt + keyTtlMs` a sane date. */
-const TEN_YEARS_MS = 10 * 365 * 24 * 60 * 60 * 1000;
+/** A key TTL is no timer; its bound is the longest span a store adds to its now (`LONGEST_SPAN_MS`, ten years). */
+const TEN_YEARS_MS = LONGEST_SPAN_MS;
 
 function fail(name: string, wanted: string, value: unknown): never {
   throw new TypeError(`${name} must be ${wanted}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);

@@ -5,15 +5,36 @@
  */
 import { describe } from './about.js';
 import { maskUrl } from './credentials.js';
-import { IdempotencyError } from './errors.js';
+import { IdempotencyError, IdempotencyIntegrityError } from './errors.js';
+import { emit } from './events.js';
 import type { PendingIntent } from './recovery-types.js';
 import type { ClientRuntime } from './runtime.js';
-import { type Intent, type IntentSummary, UNSETTLED_STATES } from './stores/store.js';
+import { type DamagedRecord, describeDamaged, type Intent, type IntentSummary, UNSETTLED_STATES } from './stores/store.js';
 
-/** Intents of unknown outcome in the client's scope, oldest first. */
+/**
+ * Intents of unknown outcome in the client's scope, oldest first. A damaged record (times out of
+ * range, no intent's shape) is left out and said as the event `damaged`: its outcome is unknown
+ * too, but nothing of it can be shown or sent.
+ */
 export async function listPending(runtime: ClientRuntime): Promise<PendingIntent[]> {
-  const intents = await runtime.store.list({ scope: runtime.config.scope, states: UNSETTLED_STATES });
+  const intents = await runtime.store.list({ scope: runtime.config.scope, states: UNSETTLED_STATES, onDamaged: (record) => damagedRecordError(record, runtime) });
   return intents.map((intent) => toPendingIntent(intent, runtime));
+}
+
+/**
+ * The error for a record the store could not read as an intent, said as the event `damaged` too:
+ * its key, method and URL where they are text (else empty), the URL masked.
+ */
+export function damagedRecordError(record: DamagedRecord, runtime: ClientRuntime): IdempotencyIntegrityError {
+  const { idempotencyKey = '', method = '', url = '', reason } = record;
+  const about = { idempotencyKey, method, url: url === '' ? '' : maskUrl(url, runtime.config.secretParams) };
+  const error = new IdempotencyIntegrityError(
+    `The journal's record of ${describeDamaged(record)} cannot be read: ${reason}. Nothing of it was sent or changed; check with the API whether ` +
+      'the operation ran, then repair or delete the record by hand (or restore the journal from a backup).',
+    { idempotencyKey, reason },
+  );
+  emit(runtime.config.on, 'damaged', { ...about, reason, error });
+  return error;
 }
 function toPendingIntent(intent: IntentSummary, runtime: ClientRuntime): PendingIntent {
   const { scope, id, idempotencyKey, method, origin, state, attempts, createdAt, updatedAt, expiresAt, leaseUntil } = intent;
@@ -26,7 +47,9 @@ function toPendingIntent(intent: IntentSummary, runtime: ClientRuntime): Pending
 /**
  * An operator's verdict on an unknown outcome (checked with the API): `expired`, or `pending`
  * with nobody holding it, becomes `succeeded` or `failed` for good. A pending intent is claimed
- * first, so no owner can be sending it while it is settled.
+ * first, so no owner can be sending it while it is settled; a parked one (a server's
+ * Retry-After), which nobody may claim before its wait is over, is settled at the version read,
+ * with nobody holding it — the verdict sends nothing, so it need not wait.
  */
 export async function resolveIntent(runtime: ClientRuntime, intent: Pick<PendingIntent, 'scope' | 'id'>, state: 'succeeded' | 'failed'): Promise<void> {
   if (state !== 'succeeded' && state !== 'failed') throw new TypeError(`resolve() settles an intent as 'succeeded' or 'failed', got ${String(state)}.`);
@@ -40,10 +63,11 @@ export async function resolveIntent(runtime: ClientRuntime, intent: Pick<Pending
   if (stored.state === 'pending') {
     const owner = await runtime.owner.id();
     const [claimed] = await runtime.store.claim({ scope: stored.scope, origins: [stored.origin], states: ['pending'], owner, leaseMs: runtime.config.leaseMs, limit: 1, id: stored.id });
-    if (claimed === undefined) {
-      throw new IdempotencyError(`Intent of key "${idempotencyKey}" cannot be resolved: an owner is still working on it, or it is parked (Retry-After).`, { idempotencyKey });
+    // Unowned yet not claimable: parked. Written at the version read, the verdict fails if anyone has taken it since.
+    if (claimed === undefined && stored.owner !== null) {
+      throw new IdempotencyError(`Intent of key "${idempotencyKey}" cannot be resolved: an owner is still working on it.`, { idempotencyKey });
     }
-    version = claimed.version;
+    if (claimed !== undefined) version = claimed.version;
   }
   const written = await runtime.store.update(stored.scope, stored.id, version, { state, owner: null, leaseMs: 0 });
   if (written === undefined) throw new IdempotencyError(`Intent of key "${idempotencyKey}" changed while it was being resolved; look again.`, { idempotencyKey });

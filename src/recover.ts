@@ -7,7 +7,10 @@
  * moment. Anything else is reported as `skipped`, never sent.
  */
 import { claimRequest, concurrencyOf, finishClaimed, own, recoveryTransport, reportSkipped, requireOrigins, signalOf } from './claimed.js';
+import { maskUrl } from './credentials.js';
+import { emit } from './events.js';
 import { monotonicNow } from './ownership.js';
+import { damagedRecordError } from './pending.js';
 import type { RecoverOptions, RecoveryOutcome } from './recovery-types.js';
 import type { ClientRuntime } from './runtime.js';
 import type { IntentState } from './stores/store.js';
@@ -29,8 +32,19 @@ export async function recoverOnce(runtime: ClientRuntime, recoverOptions: Recove
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function.');
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];
   const owner = await runtime.owner.id();
-  const unsettled = await runtime.store.list({ scope: runtime.config.scope, states });
-  const outcomes = reportSkipped(unsettled, origins, runtime);
+  // Damaged records are never claimed: reported once per pass, as skipped.
+  const unreadable: RecoveryOutcome[] = [];
+  const unsettled = await runtime.store.list({
+    scope: runtime.config.scope,
+    states,
+    onDamaged(record) {
+      const error = damagedRecordError(record, runtime);
+      const about = { idempotencyKey: error.idempotencyKey, method: record.method ?? '', url: record.url === undefined ? '' : maskUrl(record.url, runtime.config.secretParams) };
+      emit(runtime.config.on, 'recovery', { ...about, state: 'skipped', error });
+      unreadable.push({ idempotencyKey: about.idempotencyKey, state: 'skipped', url: about.url, error });
+    },
+  });
+  const outcomes = [...unreadable, ...reportSkipped(unsettled, origins, runtime)];
   let total = unsettled.filter((intent) => origins.includes(intent.origin)).length;
   let done = 0;
   runtime.housekeeping.compact();

@@ -4,6 +4,7 @@
  * `concurrency` at once, woken by the store where it can tell (PostgreSQL's NOTIFY), else polling.
  */
 import { claimRequest, concurrencyOf, finishClaimed, own, recoveryTransport, requireOrigins, signalOf } from './claimed.js';
+import { milliseconds } from './config.js';
 import { monotonicNow } from './ownership.js';
 import type { RelayOptions } from './recovery-types.js';
 import type { ClientRuntime } from './runtime.js';
@@ -17,7 +18,9 @@ import { timeLimit, whenAborted } from './time-limit.js';
  */
 export async function relayLoop(runtime: ClientRuntime, relayOptions: RelayOptions = {}): Promise<void> {
   const origins = requireOrigins(runtime);
-  const { pollMs = 1000, resendExpired = false } = relayOptions;
+  const { resendExpired = false } = relayOptions;
+  // A timer's wait, and how long a failed intent is parked: whole ms a store keeps.
+  const pollMs = milliseconds('pollMs', relayOptions.pollMs, 1000);
   const signal = signalOf(relayOptions.signal);
   const concurrency = concurrencyOf(relayOptions.concurrency, 8);
   const states: IntentState[] = resendExpired ? ['pending', 'expired'] : ['pending'];

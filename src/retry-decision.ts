@@ -67,13 +67,38 @@ export function decideRetry({ failure, retry, policy, budget, now, offline }: Re
   return { retry: true, delayMs, reason, cost };
 }
 
-/** Retry-After in ms (delta-seconds or an HTTP date, against `now`), or undefined when absent or unreadable. */
+/**
+ * The longest wait a server's `Retry-After` can impose, ms: a week. A longer one (a year, 1e13
+ * seconds, an HTTP date in 9999) is read as a week — in-process when `maxRetryAfter` allows that
+ * much, else as the parking of the intent — so a broken or hostile header cannot hide an intent
+ * from recovery for decades. Real services ask for seconds to hours.
+ */
+export const MAX_RETRY_AFTER_MS = 7 * 24 * 60 * 60 * 1000;
+
+/** Delta-seconds as servers write them: digits, maybe a fraction or an exponent. No sign, no `Infinity`. */
+const DELTA_SECONDS = /^\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$/;
+/** Every HTTP-date form (IMF-fixdate, RFC 850, asctime) opens with a day's name; Date.parse alone reads "-5" as a year. */
+const HTTP_DATE = /^[A-Za-z]{3,9},? /;
+
+/**
+ * A `Retry-After` value as the wait it asks for: whole ms (a fraction rounded up), from 0 to
+ * `MAX_RETRY_AFTER_MS` — a longer wait, however long (1e308 seconds included), is that ceiling.
+ * Delta-seconds or an HTTP date (one in the past: 0). Undefined when absent or unreadable — a
+ * negative number, `NaN`, `Infinity`, text that is neither — and the call then paces its retries
+ * as if the server had said nothing: the backoff.
+ */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const text = value?.trim() ?? '';
+  if (text === '') return undefined;
+  let ms: number;
+  if (DELTA_SECONDS.test(text)) ms = Number(text) * 1000;
+  else {
+    const date = HTTP_DATE.test(text) ? Date.parse(text) : Number.NaN;
+    if (Number.isNaN(date)) return undefined;
+    ms = date - now;
+  }
+  // Digits too many for a double read as Infinity: still a (very) long wait, so the ceiling.
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, Math.ceil(ms)));
 }
 
 /** ky 2 names a request that got no answer NetworkError; TimeoutError is one attempt's time limit. */

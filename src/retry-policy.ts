@@ -7,7 +7,10 @@ export interface RetryOptions {
   delay?: (attempt: number) => number;
   /** Upper bound of the default backoff, ms. Default 30 000. */
   backoffLimit?: number;
-  /** A `Retry-After` longer than this (ms) is not waited for: the call gives up and the intent stays pending. Default 60 000. */
+  /**
+   * A `Retry-After` longer than this (ms) is not waited for: the call gives up and the intent stays
+   * pending, parked for the wait asked (at most `MAX_RETRY_AFTER_MS`, a week). Default 60 000.
+   */
   maxRetryAfter?: number;
 }
 

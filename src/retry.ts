@@ -14,7 +14,7 @@ import { sleep } from './time-limit.js';
 export type { RetryOptions, RetryPolicy } from './retry-policy.js';
 export { normalizeRetry } from './retry-policy.js';
 export { RetryableAnswer } from './retryable-answer.js';
-export { parseRetryAfter, retryReason } from './retry-decision.js';
+export { MAX_RETRY_AFTER_MS, parseRetryAfter, retryReason } from './retry-decision.js';
 
 export interface RetryEvent {
   /** The retry about to happen, 1-based. */

@@ -76,7 +76,8 @@ export async function sendOwned(
     });
   } catch (error) {
     // Given up for now: the intent stays pending, released at once so recovery need not wait out the lease.
-    // A server that asked for a long wait (Retry-After beyond maxRetryAfter) gets it: parked, nobody claims it until then.
+    // A server that asked for a long wait (Retry-After beyond maxRetryAfter) gets it: parked, nobody claims it until then —
+    // at most MAX_RETRY_AFTER_MS (a week) from now, however long it asked (parseRetryAfter).
     const wait = Math.max(transport.retryLaterMs ?? 0, error instanceof RetryableAnswer ? (retryAfter(error) ?? 0) : 0);
     // Awaited, unlike an outcome: a caller that recovers right after a failure must find the intent free.
     await lease.finish({ state: 'pending', attempts: intent.attempts + attempts, owner: null, leaseMs: wait });

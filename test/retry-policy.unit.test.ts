@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClient, memoryStore } from '../src/index.js';
 import { HTTPError, type NormalizedOptions } from 'ky';
-import { kyRetry, normalizeRetry, parseRetryAfter } from '../src/retry.js';
+import { kyRetry, MAX_RETRY_AFTER_MS, normalizeRetry, parseRetryAfter } from '../src/retry.js';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -55,6 +55,29 @@ describe('Retry-After', () => {
     expect(parseRetryAfter(inTenSeconds)).toBeGreaterThan(8000);
     expect(parseRetryAfter('soon')).toBeUndefined();
     expect(parseRetryAfter(null)).toBeUndefined();
+  });
+
+  it('reads a fraction as whole ms, rounded up, and a date in the past as 0', () => {
+    expect(parseRetryAfter('1.5')).toBe(1500);
+    expect(parseRetryAfter('0.0001')).toBe(1);
+    expect(parseRetryAfter(' 7 ')).toBe(7000);
+    expect(parseRetryAfter('Sun, 06 Nov 1994 08:49:37 GMT')).toBe(0);
+  });
+
+  it('reads any wait longer than a week, however absurd, as a week (MAX_RETRY_AFTER_MS)', () => {
+    const now = Date.UTC(2030, 0, 1);
+    expect(MAX_RETRY_AFTER_MS).toBe(7 * 24 * 60 * 60 * 1000);
+    for (const value of ['1e9', '1e13', '1e308', '1e400', '9'.repeat(400), '604801', 'Fri, 31 Dec 9999 23:59:59 GMT', 'Sat, 01 Jan 275760 00:00:00 GMT']) {
+      expect(parseRetryAfter(value, now), value).toBe(MAX_RETRY_AFTER_MS);
+    }
+    expect(parseRetryAfter('604800', now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(parseRetryAfter(new Date(now + 3_600_000).toUTCString(), now)).toBe(3_600_000);
+  });
+
+  it('reads a negative number, NaN, Infinity and other text as no Retry-After at all', () => {
+    for (const value of ['-5', '+5', 'NaN', 'Infinity', '-Infinity', 'abc', '0x10', '5 s', '5s', '2030-01-01', '1e', 'e5', '.5', '']) {
+      expect(parseRetryAfter(value), value).toBeUndefined();
+    }
   });
 });
 

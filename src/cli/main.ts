@@ -16,7 +16,7 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
     }
     // Loaded only here: the schema's module graph reaches `pg`, an optional peer most users lack.
     if (command.name === 'migrate') out((await import('../stores/postgres/schema.js')).postgresDdl(command.table, command.schema));
-    else await list(command, out);
+    else await list(command, out, err);
     return 0;
   } catch (error) {
     if (!(error instanceof CliError)) throw error;

@@ -29,5 +29,9 @@ forgotten it), scope, key.
 
 A --postgres or --redis URL is never printed with its password.
 
-Exit codes: 0 listed; 1 the journal cannot be read (its database unreachable included);
+A damaged record (times out of range or not numbers, fields of no intent's shape) is not
+listed: the other intents are, then how many were skipped and why (on stderr with --json),
+and the exit code is still 0.
+
+Exit codes: 0 listed (damaged records skipped included); 1 the journal cannot be read (its database unreachable included);
 2 wrong usage (a malformed --postgres or --redis URL included) or no journal at the path.`;

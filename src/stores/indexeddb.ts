@@ -16,6 +16,12 @@ import {
   rebased,
   toSummary,
   type CreateOptions,
+  type DamagedRecord,
+  DamagedRecordError,
+  checkTimes,
+  recordDamageOf,
+  readRecord,
+  readRecords,
   refuseTransaction,
 } from './store.js';
 
@@ -61,6 +67,10 @@ export interface IndexedDbStoreOptions {
  * Order: `list` and `claim` give the oldest `createdAt` first, and intents created within the same
  * millisecond in the order they were created, by a sequence the journal keeps (one record beside
  * the intents, under the key `'sequence'`).
+ *
+ * Records are read through store.ts's rule (`readRecords`): one with times out of range or no
+ * intent's shape (written by another program or by hand) is left out of `list` and `claim`,
+ * reported to their `onDamaged`, and never changed or compacted.
  */
 export function indexedDbStore(options: IndexedDbStoreOptions = {}): IntentStore {
   return new IndexedDbStore(options.name === undefined ? 'durable-fetch' : `durable-fetch:${options.name}`);
@@ -98,11 +108,15 @@ class IndexedDbStore implements IntentStore {
   }
 
   get(scope: string, id: string): Promise<Intent | undefined> {
-    return this.#use('read an intent', 'readonly', async (s) => visible(await promisifyRequest<Stored | undefined>(s.get([scope, id] satisfies Key))));
+    return this.#use('read an intent', 'readonly', async (s) => {
+      const record = await promisifyRequest<Stored | undefined>(s.get([scope, id] satisfies Key));
+      return record === undefined ? undefined : readRecord(visible(record));
+    });
   }
 
-  create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
+  async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
     refuseTransaction(options, 'indexedDbStore');
+    checkTimes(intent, 'indexedDB store');
     if (--this.#createsUntilSweep < 0) {
       this.#createsUntilSweep = SWEEP_EVERY - 1;
       // Housekeeping, never a reason to refuse a write.
@@ -111,7 +125,7 @@ class IndexedDbStore implements IntentStore {
     return this.#use('journal an intent', 'readwrite', async (s) => {
       const key: Key = [intent.scope, intent.id];
       const [existing, last = 0] = await Promise.all([promisifyRequest<Stored | undefined>(s.get(key)), promisifyRequest<number | undefined>(s.get(SEQUENCE))]);
-      if (existing !== undefined) return visible(existing);
+      if (existing !== undefined) return readRecord(visible(existing));
       // Timed as the transaction runs, in the order transactions run: createdAt never goes back
       // against the sequence (but for a step of the wall clock).
       s.put({ ...rebased(intent, Date.now()), seq: last + 1 } satisfies Stored, key);
@@ -121,11 +135,13 @@ class IndexedDbStore implements IntentStore {
     });
   }
 
-  update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
+  async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
+    checkTimes(change, 'indexedDB store');
     return this.#use('update an intent', 'readwrite', async (s) => {
       const key: Key = [scope, id];
       const intent = await promisifyRequest<Stored | undefined>(s.get(key));
-      if (intent?.version !== version) return undefined;
+      // A damaged record is never written to: it stays as it is, for an operator.
+      if (intent?.version !== version || recordDamageOf(intent, true) !== undefined) return undefined;
       const written = applyChange(intent, change, Date.now());
       s.put(intent, key);
       await promisifyRequest(s.transaction);
@@ -143,6 +159,7 @@ class IndexedDbStore implements IntentStore {
    * after the lock query, and so is missing from it, is not mistaken for a dead one.
    */
   async claim(request: ClaimRequest): Promise<Intent[]> {
+    checkTimes(request, 'indexedDB store');
     const suspects = await this.#claim(request);
     if (Array.isArray(suspects)) return suspects;
     const held = await this.#locks!.query().then(
@@ -154,7 +171,7 @@ class IndexedDbStore implements IntentStore {
 
   list(query: ListQuery = {}): Promise<IntentSummary[]> {
     return this.#use('list intents', 'readonly', async (s) => {
-      const intents = oldestFirst(await promisifyRequest(s.getAll(query.scope === undefined ? allIntents() : scopeRange(query.scope))));
+      const intents = oldestFirst(await promisifyRequest(s.getAll(query.scope === undefined ? allIntents() : scopeRange(query.scope))), query.onDamaged);
       return intents.filter((intent) => !query.states || query.states.includes(intent.state)).map((intent) => toSummary(visible(intent)));
     });
   }
@@ -168,7 +185,7 @@ class IndexedDbStore implements IntentStore {
       s.openCursor(allIntents()).onsuccess = function () {
         const cursor = this.result;
         if (!cursor) return;
-        if (isCompactable(cursor.value as Intent, now)) {
+        if (recordDamageOf(cursor.value, true) === undefined && isCompactable(cursor.value as Intent, now)) {
           cursor.delete();
           deleted++;
         }
@@ -196,7 +213,7 @@ class IndexedDbStore implements IntentStore {
       const records = await promisifyRequest<Stored[]>(request.id === undefined ? s.getAll(scopeRange(request.scope)) : s.getAll([request.scope, request.id] satisfies Key));
       const claimed: Stored[] = [];
       const suspects = new Set<string>();
-      for (const intent of oldestFirst(records)) {
+      for (const intent of oldestFirst(records, undefined)) {
         if (claimed.length >= request.limit) break;
         if (isClaimable(intent, request, now, isGone)) claimed.push(intent);
         else if (!isGone && this.#locks && intent.owner?.startsWith(OWNER_PREFIX) && isClaimable(intent, request, now, () => true)) suspects.add(intent.owner);
@@ -218,6 +235,7 @@ class IndexedDbStore implements IntentStore {
       if (typeof indexedDB === 'undefined') throw new Error('IndexedDB is not available here');
       return await (this.#store ??= strictStore(this.#dbName))(mode, op);
     } catch (cause) {
+      if (cause instanceof DamagedRecordError) throw cause;
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new Error(`indexedDbStore "${this.#dbName}" could not ${what}: ${reason}`, { cause });
     }
@@ -291,7 +309,8 @@ function allIntents(): IDBKeyRange {
 function visible(record: Stored): Intent;
 function visible(record: Stored | undefined): Intent | undefined;
 function visible(record: Stored | undefined): Intent | undefined {
-  if (record === undefined) return undefined;
+  // Anything but a record (a damaged one) is handed on as it is, for the reading rule to judge.
+  if (typeof record !== 'object' || record === null) return record;
   const { seq: _seq, ...intent } = record;
   return intent;
 }
@@ -299,7 +318,10 @@ function visible(record: Stored | undefined): Intent | undefined {
 /**
  * Records this version understands, oldest `createdAt` first, then in creation order (records
  * journaled before the sequence was kept have none, and keep their key order among themselves).
+ * Damaged ones are left out and told to `onDamaged`.
  */
-function oldestFirst(records: Stored[]): Stored[] {
-  return records.filter((intent) => isKnownState(intent.state)).sort((a, b) => a.createdAt - b.createdAt || (a.seq ?? 0) - (b.seq ?? 0));
+function oldestFirst(records: unknown[], onDamaged: ((record: DamagedRecord) => void) | undefined): Stored[] {
+  return readRecords<Stored>(records, onDamaged, true)
+    .filter((intent) => isKnownState(intent.state))
+    .sort((a, b) => a.createdAt - b.createdAt || (a.seq ?? 0) - (b.seq ?? 0));
 }

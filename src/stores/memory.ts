@@ -15,6 +15,8 @@ import {
   rebased,
   toSummary,
   type CreateOptions,
+  checkTimes,
+  readRecords,
   refuseTransaction,
 } from './store.js';
 
@@ -25,6 +27,9 @@ import {
  *
  * Its clock is the process's monotonic clock, read as epoch ms: a wall-clock step moves no lease.
  * Its owners live in this process; one whose client has closed is gone at once.
+ *
+ * Every write's times are checked (`checkTimes`) and nothing else reaches its records, so it holds
+ * no damaged record; it reads them through the same rule as every store all the same.
  */
 export function memoryStore(): IntentStore {
   return new MemoryStore();
@@ -51,6 +56,7 @@ class MemoryStore implements IntentStore {
 
   async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
     refuseTransaction(options, 'memoryStore');
+    checkTimes(intent, 'memory store');
     let intents = this.#scopes.get(intent.scope);
     if (!intents) this.#scopes.set(intent.scope, (intents = new Map()));
     const existing = intents.get(intent.id);
@@ -63,23 +69,25 @@ class MemoryStore implements IntentStore {
 
   async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
     const intent = this.#scopes.get(scope)?.get(id);
+    checkTimes(change, 'memory store');
     if (!intent || intent.version !== version) return undefined;
     return applyChange(intent, copied(change), clock());
   }
 
   async claim(request: ClaimRequest): Promise<Intent[]> {
+    checkTimes(request, 'memory store');
     const now = clock();
     const isGone = (owner: string) => owner.startsWith(this.#tag) && !this.#live.has(owner);
     const candidates = request.id === undefined ? this.#oldestFirst(request.scope) : [this.#scopes.get(request.scope)?.get(request.id)].filter((intent) => intent !== undefined);
-    const claimed = candidates.filter((intent) => isKnownState(intent.state) && isClaimable(intent, request, now, isGone)).slice(0, Math.max(0, request.limit));
+    const readable = readRecords<Intent>(candidates, undefined, true);
+    const claimed = readable.filter((intent) => isKnownState(intent.state) && isClaimable(intent, request, now, isGone)).slice(0, Math.max(0, request.limit));
     for (const intent of claimed) applyClaim(intent, request, now);
     return claimed.map(copied);
   }
 
   async list(query: ListQuery = {}): Promise<IntentSummary[]> {
-    return this.#oldestFirst(query.scope)
-      .filter((intent) => !query.states || query.states.includes(intent.state))
-      .map(toSummary);
+    const readable = readRecords<Intent>(this.#oldestFirst(query.scope), query.onDamaged, true);
+    return readable.filter((intent) => !query.states || query.states.includes(intent.state)).map(toSummary);
   }
 
   async compact(): Promise<number> {

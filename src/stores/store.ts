@@ -15,6 +15,9 @@
  * monotonic clock for SQLite. Writers therefore say how long (`leaseMs`), never until when, and
  * the store works out the instant when the write lands — not when it was asked for, which may be
  * long before if the connection was down.
+ *
+ * Times and durations have a range, and a record read back that is out of it or has no intent's
+ * shape is a damaged record, handed out to nobody: `record-shape.ts`.
  */
 
 /** Key header value format: the bare key, or an RFC 8941 sf-string as the IETF draft writes it. */
@@ -154,7 +157,25 @@ export interface ListQuery {
   scope?: string;
   /** Only these states; every state when omitted. */
   states?: readonly IntentState[];
+  /** Told of each damaged record the listing met and left out (`readRecords`), once per listing. */
+  onDamaged?: (record: DamagedRecord) => void;
 }
+
+/**
+ * A record a store holds but cannot hand out as an intent: its times are out of range or no
+ * numbers, or its fields have no intent's shape. `scope` and `id` say where it is, when they are
+ * text; `reason` says what is wrong in words that quote none of its values.
+ */
+export interface DamagedRecord {
+  scope: string | undefined;
+  id: string | undefined;
+  /** Its key, method and URL, where they are text (the URL as stored: shown masked, as every URL is). */
+  idempotencyKey?: string;
+  method?: string;
+  url?: string;
+  reason: string;
+}
+
 
 /**
  * Where intents live. Every method is async; a resolved write is durable (the client sends
@@ -163,7 +184,7 @@ export interface ListQuery {
  * implementation.
  */
 export interface IntentStore {
-  /** The whole intent (payloads included) with this identity in this scope, if any. */
+  /** The whole intent (payloads included) with this identity in this scope, if any; `DamagedRecordError` when its record is damaged. */
   get(scope: string, id: string): Promise<Intent | undefined>;
   /**
    * Inserts `intent` (its `version` is ignored and stored as 1) unless one with the same scope and
@@ -184,9 +205,13 @@ export interface IntentStore {
    * store's clock, or whose owner the store can see is gone (`enlist`), making `owner` their
    * owner for `leaseMs` (version bumped, `updatedAt` the store's now). However many claimants
    * race, each intent goes to one of them. Resolves the claimed intents, payloads included.
+   * Damaged records are passed over, never taken and never counted against `limit` (`list` tells of them).
    */
   claim(request: ClaimRequest): Promise<Intent[]>;
-  /** Summaries matching the query, oldest `createdAt` first. Records of unknown states are left out. */
+  /**
+   * Summaries matching the query, oldest `createdAt` first. Records of unknown states are left
+   * out; so are damaged records, each told to `query.onDamaged`.
+   */
   list(query?: ListQuery): Promise<IntentSummary[]>;
   /**
    * Deletes what `isCompactable` allows at the store's now; resolves how many were deleted. Never
@@ -218,17 +243,5 @@ export interface CreateOptions {
   transaction?: unknown;
 }
 
-export {
-  applyChange,
-  applyClaim,
-  checkPayloads,
-  intentId,
-  isClaimable,
-  isCompactable,
-  isExpiredAtClaim,
-  isKnownState,
-  PayloadTooLargeError,
-  rebased,
-  refuseTransaction,
-  toSummary,
-} from './rules.ts';
+export * from './rules.ts';
+export * from './record-shape.ts';

@@ -5,6 +5,7 @@ import { describeClock } from './suite/clock.js';
 import { describeLiveness } from './suite/liveness.js';
 import { describeCompaction } from './suite/compaction.js';
 import { describeCompareAndSet } from './suite/compare-and-set.js';
+import { describeDamagedRecords } from './suite/damaged-records.js';
 import type { IntentStoreSuiteOptions, SuiteContext } from './suite/context.js';
 import { describeListing } from './suite/listing.js';
 import { describePayloads } from './suite/payloads.js';
@@ -17,7 +18,8 @@ export type { IntentStoreSuiteOptions } from './suite/context.js';
 /**
  * The `IntentStore` conformance suite, as vitest tests: run it against any store to show it keeps
  * the contract (records, payloads byte for byte, compare-and-set, claims under contention, the
- * store's clock, owners' liveness, listing, compaction, records of newer versions, and optionally
+ * store's clock, owners' liveness, listing, compaction, records of newer versions, times out of
+ * range and damaged records, and optionally
  * claims across processes).
  * `makeStore` is called for every test and should give an empty store; the suite closes it.
  *
@@ -50,6 +52,7 @@ export function describeIntentStore(
     describeListing(context);
     describeCompaction(context);
     describeUnknownRecords(context);
+    describeDamagedRecords(context);
     describeProcesses(context);
   });
 }

@@ -4,7 +4,7 @@
  * liveness cases run twice: with owners that enlisted and released (a client that closed), and
  * with owners enlisted by a page that has since closed, holding its owner to the end.
  */
-import { createStore, set } from 'idb-keyval';
+import { createStore, get, set } from 'idb-keyval';
 import { afterEach, describe } from 'vitest';
 import { commands } from 'vitest/browser';
 import { indexedDbStore } from '../../src/browser.js';
@@ -35,6 +35,16 @@ async function plantUnknown(store: IntentStore, intent: Intent): Promise<void> {
   await raw('readonly', (s) => s.transaction.db.close());
 }
 
+/** Stores `intent` as created, then writes `value` into its `field` with idb-keyval alone, as another program would. */
+async function plantDamaged(store: IntentStore, intent: Intent, field: string, value: unknown): Promise<void> {
+  await store.create(intent);
+  const raw = createStore(`durable-fetch:${names.get(store)}`, 'intents');
+  const key = [intent.scope, intent.id];
+  const record = await get<Record<string, unknown>>(key, raw);
+  await set(key, { ...record, [field]: value }, raw);
+  await raw('readonly', (s) => s.transaction.db.close());
+}
+
 /** Another tab, ready to claim from the same journal; `run` tells it to go. */
 async function startClaimant(store: IntentStore, request: ClaimRequest): Promise<{ run(): Promise<string[]> }> {
   const channel = new BroadcastChannel(`claimant-${crypto.randomUUID()}`);
@@ -52,7 +62,7 @@ async function startClaimant(store: IntentStore, request: ClaimRequest): Promise
   };
 }
 
-describeIntentStore('indexedDbStore', freshStore, { plantUnknown, processes: { count: 4, startClaimant } });
+describeIntentStore('indexedDbStore', freshStore, { plantUnknown, plantDamaged, processes: { count: 4, startClaimant } });
 
 /**
  * An owner enlisted by another page, which then closed without releasing it: gone once the browser

@@ -9,7 +9,7 @@ import { describeIntentStore } from '../../src/testing.js';
 import { claimRequest } from '../../src/testing/claims.js';
 import { makeIntent, timeless } from '../../src/testing/intents.js';
 import { startPostgres } from '../../support/postgres.js';
-import { freshStore, freshTable, plantUnknownRow, testPool } from '../support/postgres-tables.js';
+import { freshStore, freshTable, plantDamagedRow, plantUnknownRow, testPool } from '../support/postgres-tables.js';
 import { runFixture, startClaimantProcess, untilLines } from '../support/processes.js';
 
 /** The store's default `livenessGraceMs`. */
@@ -19,6 +19,7 @@ const HELD = { createdAt: 1_000, leaseUntil: 1_000 + 60 * 60 * 1000 };
 
 describeIntentStore('postgresStore', () => freshStore(), {
   plantUnknown: plantUnknownRow,
+  plantDamaged: plantDamagedRow,
   processes: { count: 4, startClaimant: (store, request) => startClaimantProcess(['postgres', inject('postgresUrl'), (store as PostgresStore).table], request) },
   // An owner is alive while its lock is held on its store's presence session: a process that
   // enlisted and was killed with SIGKILL. It is gone once a claim has seen its lock missing for

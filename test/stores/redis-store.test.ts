@@ -30,6 +30,12 @@ async function plantUnknown(store: IntentStore, intent: Intent): Promise<void> {
   await client.hSet(intentKey(store as RedisStore, intent), 'state', intent.state);
 }
 
+/** Stores `intent` as created, then writes `value` into its `field` behind the store's back, as a program writing by hand would. */
+async function plantDamaged(store: IntentStore, intent: Intent, field: string, value: number | string): Promise<void> {
+  await store.create(intent);
+  const client = await rawClient();
+  await client.hSet(intentKey(store as RedisStore, intent), field, typeof value === 'number' ? BigInt(value).toString() : value);
+}
 
 /**
  * An owner enlisted by another process, which is then SIGKILLed, as a replica dies: resolves once
@@ -50,6 +56,7 @@ async function killedOwner(store: IntentStore): Promise<string> {
 
 describeIntentStore('redisStore', () => redisStore({ url: server().url, keyPrefix: freshKeyPrefix() }), {
   plantUnknown,
+  plantDamaged,
   processes: { count: 4, startClaimant: (store, request) => startClaimantProcess(['redis', server().url, (store as RedisStore).keyPrefix], request) },
   // An owner lives by its store's presence connection: a process that enlisted and was killed is gone.
   deadOwner: killedOwner,

@@ -34,3 +34,19 @@ export async function plantUnknownRow(store: IntentStore, intent: Intent): Promi
   }
 }
 
+
+/** The column of each time. */
+const TIME_COLUMNS: Record<string, string> = { createdAt: 'created_at', updatedAt: 'updated_at', expiresAt: 'expires_at', leaseUntil: 'lease_until' };
+
+/** Stores `intent` as created, then writes `value` (a whole number a `bigint` holds) into its time `field` behind the store's back. */
+export async function plantDamagedRow(store: IntentStore, intent: Intent, field: string, value: number | bigint): Promise<void> {
+  await store.create(intent);
+  const client = new pg.Client({ connectionString: inject('postgresUrl') });
+  await client.connect();
+  try {
+    const column = TIME_COLUMNS[field] ?? field;
+    await client.query(`UPDATE "${(store as PostgresStore).table}" SET ${column} = $1::bigint WHERE scope = $2 AND id = $3`, [BigInt(value).toString(), intent.scope, intent.id]);
+  } finally {
+    await client.end();
+  }
+}

@@ -65,3 +65,16 @@ export async function plantUnknownRow(store: IntentStore, intent: Intent): Promi
   );
 }
 
+
+/**
+ * Stores `intent` as created, then writes `value` into its time `field` behind the store's back,
+ * as a program writing by hand or a damaged file would; a whole number an INTEGER holds goes in
+ * as one (beyond 2^53 too), anything else as it is (text, a REAL, a BLOB).
+ */
+export async function plantDamagedRow(store: IntentStore, intent: Intent, field: string, value: unknown): Promise<void> {
+  await store.create(intent);
+  const stored = typeof value === 'number' && Number.isInteger(value) && Math.abs(value) < 2 ** 63 ? BigInt(value) : value;
+  withRawDatabase((store as SqliteStore).path, (db) =>
+    db.prepare(`UPDATE intents SET "${field}" = ? WHERE scope = ? AND id = ?`).run(stored as never, intent.scope, intent.id),
+  );
+}

@@ -5,8 +5,12 @@ import {
   type IntentState,
   type IntentSummary,
   type ListQuery,
+  recordDamageOf,
   isCompactable,
   isKnownState,
+  LATEST_INSTANT,
+  readRecord,
+  readRecords,
   rebased,
   UNSETTLED_STATES,
 } from '../store.js';
@@ -27,6 +31,16 @@ export const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
 
 /** The advisory lock key of an owner id given as SQL text: one 64-bit key per owner, in the database's own hash (presence.ts holds them). */
 export const lockKey = (owner: string): string => `hashtextextended(${owner}, 0)`;
+
+/**
+ * store.ts's reading rule, the part a typed row can break, in SQL over the table aliased `i`:
+ * times within range (a `bigint` holds far more), counts not negative, headers a JSON object.
+ * Claims and compaction pass over any other row, so a damaged one is never taken, changed or
+ * deleted, and never holds a place in a claim's limit; `list` leaves it out and tells of it.
+ */
+const READABLE = (i: string) =>
+  `${['created_at', 'updated_at', 'expires_at', 'lease_until'].map((column) => `${i}.${column} BETWEEN 0 AND ${LATEST_INSTANT}`).join(' AND ')}
+        AND ${i}.attempts >= 0 AND ${i}.version >= 0 AND jsonb_typeof(${i}.headers) = 'object'`;
 
 /** Every state this version knows; the compile fails here when one is added to `IntentState`. */
 const KNOWN_STATES = Object.keys({ pending: 0, succeeded: 0, failed: 0, expired: 0 } satisfies Record<IntentState, 0>) as IntentState[];
@@ -77,7 +91,7 @@ export class IntentTable {
     // Owners' rows go once nothing refers to them and they are released or not there (a live
     // owner reconnecting just then writes its row again as it relocks).
     this.#compact = `
-      WITH deleted AS (DELETE FROM ${t} WHERE expires_at <= ${NOW_MS} AND state = ANY($1::text[]) RETURNING 1),
+      WITH deleted AS (DELETE FROM ${t} i WHERE i.expires_at <= ${NOW_MS} AND i.state = ANY($1::text[]) AND ${READABLE('i')} RETURNING 1),
       held AS MATERIALIZED (${HELD_LOCKS}),
       forgotten AS (
         DELETE FROM ${table.owners} o
@@ -89,7 +103,7 @@ export class IntentTable {
 
   async get(db: Queryable, scope: string, id: string): Promise<Intent | undefined> {
     const { rows } = await db.query(this.#get, [scope, id]);
-    return rows[0] && intentFromRow(rows[0]);
+    return rows[0] && readRecord(intentFromRow(rows[0]));
   }
 
   /** Inserts at version 1 and resolves undefined, or resolves the existing intent untouched. */
@@ -133,7 +147,9 @@ export class IntentTable {
     const intents = rows
       .filter((row) => row.scope !== null)
       .sort((a, b) => Number(a.created_at) - Number(b.created_at) || Number(a.seq) - Number(b.seq))
-      .map(intentFromRow);
+      .map(intentFromRow)
+      // What SQL cannot judge (a header of no text, say): such a row was taken, and is handed to nobody.
+      .filter((intent) => recordDamageOf(intent, true) === undefined);
     return { intents, wakeInMs: wakeIn === null || wakeIn === undefined ? undefined : Math.max(0, Number(wakeIn)) };
   }
 
@@ -147,7 +163,7 @@ export class IntentTable {
   async list(db: Queryable, query: ListQuery = {}): Promise<IntentSummary[]> {
     const states = (query.states ?? KNOWN_STATES).filter(isKnownState);
     const { rows } = await db.query(this.#list, [query.scope ?? null, states]);
-    return rows.map(summaryFromRow);
+    return readRecords(rows.map(summaryFromRow), query.onDamaged);
   }
 
   async compact(db: Queryable): Promise<number> {
@@ -216,6 +232,7 @@ function claimStatement(table: TableName): string {
       SELECT i.scope, i.id FROM ${t} i CROSS JOIN clock CROSS JOIN gone
       WHERE i.scope = $3 AND i.state = ANY($4::text[]) AND i.origin = ANY($5::text[])
         AND ($7::text IS NULL OR i.id = $7) AND ($8::bigint IS NULL OR i.updated_at < $8) AND NOT (i.id = ANY($11::text[]))
+        AND ${READABLE('i')}
         AND (
           (i.lease_until <= clock.now AND (i.owner IS NULL OR i.updated_at >= clock.boot_ms
             OR clock.now >= clock.boot_ms + GREATEST($2::bigint, i.lease_until - i.updated_at)))

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { generateKey } from '../../key.js';
-import { checkPayloads, type ClaimRequest, type CreateOptions, type Enlistment, type Intent, type IntentChange, type IntentStore, type IntentSummary, type ListQuery } from '../store.js';
+import { checkPayloads, checkTimes, DamagedRecordError, type ClaimRequest, type CreateOptions, type Enlistment, type Intent, type IntentChange, type IntentStore, type IntentSummary, type ListQuery } from '../store.js';
 import { IntentTable, type Queryable } from './intent-table.js';
 import { Listener } from './listener.js';
 import type { NormalizedPostgresOptions } from './options.js';
@@ -63,12 +63,14 @@ export class PostgresStore implements IntentStore {
   async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
     const db = options?.transaction === undefined ? this.#options.pool : transactionClient(options.transaction);
     checkPayloads(intent, this.#options.maxBodyBytes, 'postgres store');
+    checkTimes(intent, 'postgres store');
     return this.#run('create an intent', () => this.#intents.create(db, intent));
   }
 
   /** A body or answer over `maxBodyBytes` is refused with `PayloadTooLargeError` before anything is sent. */
   async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
     checkPayloads(change, this.#options.maxBodyBytes, 'postgres store');
+    checkTimes(change, 'postgres store');
     return this.#run('update an intent', () => this.#intents.update(this.#options.pool, scope, id, version, change));
   }
 
@@ -79,6 +81,7 @@ export class PostgresStore implements IntentStore {
    * intents then rather than at its next poll.
    */
   async claim(request: ClaimRequest): Promise<Intent[]> {
+    checkTimes(request, 'postgres store');
     const { intents, wakeInMs } = await this.#run('claim intents', () => this.#intents.claim(this.#options.pool, request, this.#options.livenessGraceMs));
     if (wakeInMs !== undefined) this.#wakeWatchersIn(wakeInMs + WAKE_SLACK_MS);
     return intents;
@@ -207,6 +210,7 @@ export class PostgresStore implements IntentStore {
       await this.#ready;
       return await statement();
     } catch (error) {
+      if (error instanceof DamagedRecordError) throw error;
       throw new Error(`The postgres store could not ${what} in ${this.table}: ${reason(error)}`, { cause: error });
     }
   }

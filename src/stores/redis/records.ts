@@ -66,7 +66,7 @@ export function intentFromHash(reply: Buffer[]): Intent | undefined {
   const hash = new Map<string, Buffer>();
   for (let i = 0; i < reply.length; i += 2) hash.set(reply[i]!.toString(), reply[i + 1]!);
   const summary = summaryFromRow(SUMMARY_FIELDS.map((name) => hash.get(name) ?? null));
-  const intent: Intent = { ...summary, headers: JSON.parse(text(hash.get('headers')) || '{}') };
+  const intent: Intent = { ...summary, headers: parsedJson(text(hash.get('headers')) || '{}') as Intent['headers'] };
   const body = hash.get('body');
   if (body) intent.body = new Uint8Array(body);
   const traceparent = hash.get('traceparent');
@@ -74,23 +74,40 @@ export function intentFromHash(reply: Buffer[]): Intent | undefined {
   const status = hash.get('responseStatus');
   if (status) {
     intent.response = {
-      status: Number(text(status)),
+      status: numberOf(text(status)),
       statusText: text(hash.get('responseStatusText')),
-      headers: JSON.parse(text(hash.get('responseHeaders')) || '{}'),
+      headers: parsedJson(text(hash.get('responseHeaders')) || '{}') as StoredResponse['headers'],
       body: new Uint8Array(hash.get('responseBody') ?? []),
     };
   }
   return intent;
 }
 
-/** The summary in a row of SUMMARY_FIELDS values (null where a field is absent). */
+/**
+ * The summary in a row of SUMMARY_FIELDS values (null where a field is absent). A hash written by
+ * hand may hold anything: what cannot be read is handed on as it is (a number that is none as NaN,
+ * headers that are no JSON as their text), for store.ts's rule to judge — never thrown.
+ */
 export function summaryFromRow(row: readonly (Buffer | null)[]): IntentSummary {
   const summary: Record<string, string | number | null> = {};
   SUMMARY_FIELDS.forEach((name, i) => {
     const value = row[i];
-    summary[name] = value == null ? null : NUMBER_FIELDS.has(name) ? Number(text(value)) : text(value);
+    summary[name] = value == null ? null : NUMBER_FIELDS.has(name) ? numberOf(text(value)) : text(value);
   });
   return summary as unknown as IntentSummary;
+}
+
+/** A decimal field's number; NaN for empty text, which Number would read as 0. */
+function numberOf(value: string): number {
+  return value.trim() === '' ? Number.NaN : Number(value);
+}
+
+function parsedJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }
 
 function text(value: Buffer | undefined): string {

@@ -8,7 +8,11 @@ import {
   type IntentSummary,
   type ListQuery,
   checkPayloads,
+  checkTimes,
+  recordDamageOf,
   isKnownState,
+  readRecord,
+  readRecords,
   rebased,
   refuseTransaction,
 } from '../store.js';
@@ -81,18 +85,21 @@ export class RedisStore implements IntentStore {
   }
 
   async get(scope: string, id: string): Promise<Intent | undefined> {
-    return intentFromHash((await this.#run(GET, [scope, id], READS)) as Buffer[]);
+    const intent = intentFromHash((await this.#run(GET, [scope, id], READS)) as Buffer[]);
+    return intent && readRecord(intent);
   }
 
   async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
     refuseTransaction(options, 'redisStore');
     checkPayloads(intent, this.#maxBodyBytes, 'redis store');
+    checkTimes(intent, 'redis store');
     const existing = (await this.#run(CREATE, [intent.scope, intent.id, ...intentFields(rebased(intent, 0))])) as Buffer[] | null;
-    return existing ? intentFromHash(existing) : undefined;
+    return existing ? readRecord(intentFromHash(existing)) : undefined;
   }
 
   async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
     checkPayloads(change, this.#maxBodyBytes, 'redis store');
+    checkTimes(change, 'redis store');
     const { set, remove } = changeFields(change);
     const lease = change.leaseMs === undefined ? '' : String(change.leaseMs);
     const written = await this.#run(UPDATE, [scope, id, String(version), lease, String(set.length / 2), ...set, ...remove]);
@@ -107,6 +114,7 @@ export class RedisStore implements IntentStore {
    * its next poll. Only pending and expired intents are ever claimed.
    */
   async claim(request: ClaimRequest): Promise<Intent[]> {
+    checkTimes(request, 'redis store');
     const states = request.states.filter(isKnownState);
     if (states.length === 0 || request.limit <= 0) return [];
     const { scope, owner, leaseMs, limit, origins, id = '', unchangedBefore, excluding = [] } = request;
@@ -120,7 +128,8 @@ export class RedisStore implements IntentStore {
     ];
     const [claimed, wakeInMs] = (await this.#run(CLAIM, args)) as [Buffer[][], number];
     if (wakeInMs >= 0) this.#wakeWatchersIn(wakeInMs + WAKE_MARGIN_MS);
-    return claimed.map((reply) => intentFromHash(reply)!);
+    // The script took no intent with damaged times or counts; what else a hash holds is judged here (such a one is handed to nobody).
+    return claimed.map((reply) => intentFromHash(reply)!).filter((intent) => recordDamageOf(intent, true) === undefined);
   }
 
   async list(query: ListQuery = {}): Promise<IntentSummary[]> {
@@ -128,7 +137,7 @@ export class RedisStore implements IntentStore {
     if (states?.length === 0) return [];
     const scope = query.scope === undefined ? ['0', ''] : ['1', query.scope];
     const rows = (await this.#run(LIST, [...scope, indexFor(states), ...(states ?? [])], READS)) as (Buffer | null)[][];
-    return rows.map(summaryFromRow).filter((summary) => isKnownState(summary.state));
+    return readRecords<IntentSummary>(rows.map(summaryFromRow), query.onDamaged).filter((summary) => isKnownState(summary.state));
   }
 
   async compact(): Promise<number> {

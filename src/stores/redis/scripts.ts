@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RESP_TYPES } from 'redis';
-import { type IntentState, UNSETTLED_STATES, isCompactable } from '../store.js';
+import { type IntentState, LATEST_INSTANT, UNSETTLED_STATES, isCompactable } from '../store.js';
 import type { RedisClient } from './options.js';
 import { SUMMARY_FIELDS } from './records.js';
 
@@ -38,6 +38,9 @@ import { SUMMARY_FIELDS } from './records.js';
  *
  * Which states count as settled or unsettled comes from store.ts, written into the prelude; a
  * state this version does not know is in neither index, so it is never claimed or compacted.
+ * So does the reading rule's range of times: an intent whose times or counts are no numbers in
+ * range (a hash written by hand) is damaged — kept in the list indexes, where `list` finds it and
+ * tells of it, and in none that claims or compaction read, so it is never taken, changed or deleted.
  */
 
 /** Every state, checked complete by the compiler: the source for the prelude's state tables. */
@@ -75,6 +78,22 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- store.ts's reading rule for what a claim or compaction reads: times are whole ms from 0 to
+-- LATEST_INSTANT, counts whole numbers; a hash with anything else is damaged and left alone.
+local LATEST = ${LATEST_INSTANT}
+local function whole_in(value, most)
+  local n = tonumber(value)
+  return n ~= nil and n == n and n >= 0 and n <= most and n == math.floor(n)
+end
+local function readable(key)
+  for _, value in ipairs(redis.call('HMGET', key, 'createdAt', 'updatedAt', 'expiresAt', 'leaseUntil')) do
+    if not whole_in(value, LATEST) then return false end
+  end
+  for _, value in ipairs(redis.call('HMGET', key, 'attempts', 'version')) do
+    if not whole_in(value, 9007199254740991) then return false end
+  end
+  return true
+end
 -- Whole numbers as Redis should store them: Lua 5.1 writes numbers with 14 significant digits.
 local function whole(n) return string.format('%.0f', n) end
 -- This run of the server (a restart gives a new one), and its uptime in whole seconds.
@@ -87,9 +106,13 @@ end
 local function reindex(key, scope, id, now, quiet)
   local state, order, expiresAt, owner, lease = unpack(redis.call('HMGET', key, 'state', 'order', 'expiresAt', 'owner', 'leaseUntil'))
   local ready, owned, parked = ready_key(scope), owned_key(scope), parked_key(scope)
+  local sound = readable(key)
   if UNSETTLED[state] then
     redis.call('ZADD', unsettled_key(scope), order, id)
-    if owner then
+    if not sound then
+      -- Damaged: listed (and told of), never claimed.
+      for _, index in ipairs({ ready, owned, parked }) do redis.call('ZREM', index, id) end
+    elseif owner then
       redis.call('ZADD', owned, lease, id)
       redis.call('ZREM', ready, id)
       redis.call('ZREM', parked, id)
@@ -106,7 +129,7 @@ local function reindex(key, scope, id, now, quiet)
   else
     for _, index in ipairs({ unsettled_key(scope), ready, owned, parked }) do redis.call('ZREM', index, id) end
   end
-  if SETTLED[state] then redis.call('ZADD', SETTLED_KEY, expiresAt, key) else redis.call('ZREM', SETTLED_KEY, key) end
+  if SETTLED[state] and sound then redis.call('ZADD', SETTLED_KEY, expiresAt, key) else redis.call('ZREM', SETTLED_KEY, key) end
 end
 `;
 
@@ -253,7 +276,7 @@ local function free(holder, lease, updated)
 end
 
 local function eligible(id)
-  if excluded[id] then return false end
+  if excluded[id] or not readable(intent_key(scope, id)) then return false end
   local state, origin, lease, updated, holder = unpack(redis.call('HMGET', intent_key(scope, id), 'state', 'origin', 'leaseUntil', 'updatedAt', 'owner'))
   return states[state] and origins[origin] and (not before or tonumber(updated) < before) and free(holder, lease, updated)
 end
@@ -349,7 +372,7 @@ local keys = redis.call('ZRANGEBYSCORE', SETTLED_KEY, '-inf', now, 'LIMIT', 0, t
 local deleted = 0
 for _, key in ipairs(keys) do
   local state, expiresAt, scope, id = unpack(redis.call('HMGET', key, 'state', 'expiresAt', 'scope', 'id'))
-  if SETTLED[state] and tonumber(expiresAt) <= now then
+  if SETTLED[state] and readable(key) and tonumber(expiresAt) <= now then
     redis.call('DEL', key)
     redis.call('ZREM', created_key(scope), id)
     if redis.call('ZCARD', created_key(scope)) == 0 then redis.call('SREM', SCOPES_KEY, scope) end

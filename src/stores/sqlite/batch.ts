@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { IntentTable } from './intent-table.ts';
-import type { Envelope, ReadRequest, Reply, SqliteStats, WriteRequest } from './messages.ts';
+import type { DamagedRecord } from '../store.ts';
+import type { Envelope, ListReply, ReadRequest, Reply, SqliteStats, WriteRequest } from './messages.ts';
 
 /**
  * Group commit. The worker hands over every request that arrived while it was busy; reads are
@@ -94,8 +95,12 @@ export class BatchRunner {
     switch (request.op) {
       case 'get':
         return this.#table.get(request.scope, request.id);
-      case 'list':
-        return this.#table.list(request.query);
+      case 'list': {
+        // The listener stays with the store; damaged records travel back beside the intents.
+        const damaged: DamagedRecord[] = [];
+        const intents = this.#table.list({ ...request.query, onDamaged: (record) => damaged.push(record) });
+        return { intents, damaged } satisfies ListReply;
+      }
       case 'stats':
         return { ...this.stats };
     }

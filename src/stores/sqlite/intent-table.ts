@@ -5,13 +5,20 @@ import {
   type IntentChange,
   type IntentSummary,
   type ListQuery,
+  recordDamageOf,
   isCompactable,
   isKnownState,
+  readRecord,
+  readRecords,
   rebased,
 } from '../store.ts';
 import { ownerProcess } from './host.ts';
 import { SUMMARY_COLUMNS, changeParams, intentFromRow, intentParams, summaryFromRow } from './rows.ts';
 import type { Clock } from './schema.ts';
+
+const SUMMARY_NAMES = SUMMARY_COLUMNS.split(', ');
+/** store.ts's reading rule in SQL: the summary columns through `recordDamageOf`, and JSON that parses where JSON is kept. */
+const READABLE = `is_readable(${SUMMARY_COLUMNS}) AND json_valid(headers) AND (responseHeaders IS NULL OR json_valid(responseHeaders))`;
 
 /**
  * The store's questions in SQL, over one open connection. Transactions are the caller's
@@ -22,6 +29,10 @@ import type { Clock } from './schema.ts';
  * version's states are left alone here exactly as the memory store leaves them. Every instant
  * is read off `clock`, the host clock the file's processes share (host.ts). An intent whose
  * owner's process is gone is claimable at once; one whose owner's process is running, never.
+ *
+ * Rows are read through store.ts's rule for damaged records: `list` leaves them out and tells of
+ * them; claims and compaction pass over them in SQL (`is_readable`, the same rule), so a damaged
+ * row never holds a place in a claim's limit and is never taken, changed or deleted.
  */
 export class IntentTable {
   readonly #db: DatabaseSync;
@@ -39,8 +50,11 @@ export class IntentTable {
     this.#db = db;
     this.#clock = clock;
     db.function('is_known_state', { deterministic: true }, (state) => Number(isKnownState(String(state))));
-    db.function('is_compactable', { deterministic: true }, (state, expiresAt, now) =>
+    db.function('is_compactable', { deterministic: true, useBigIntArguments: true }, (state, expiresAt, now) =>
       Number(isCompactable({ state: String(state) as Intent['state'], expiresAt: Number(expiresAt) }, Number(now))),
+    );
+    db.function('is_readable', { deterministic: true, useBigIntArguments: true, varargs: true }, (...values) =>
+      Number(recordDamageOf(summaryFromRow(Object.fromEntries(SUMMARY_NAMES.map((name, i) => [name, values[i]])))) === undefined),
     );
     db.function('owner_process', (owner) => (owner === null ? 'none' : ownerProcess(String(owner))));
     this.#get = db.prepare('SELECT * FROM intents WHERE scope = :scope AND id = :id');
@@ -55,7 +69,7 @@ export class IntentTable {
     // Ended leases through the claim index; dead owners among the owned intents alone (the owned
     // index), so parked and settled intents, however many, are never looked at for them.
     const filters = `
-      is_known_state(state) AND origin IN (SELECT value FROM json_each(:origins))
+      is_known_state(state) AND ${READABLE} AND origin IN (SELECT value FROM json_each(:origins))
       AND (:before IS NULL OR updatedAt < :before)
       AND id NOT IN (SELECT value FROM json_each(:excluding))`;
     this.#claimable = db.prepare(`
@@ -80,12 +94,14 @@ export class IntentTable {
         AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
       ORDER BY createdAt, rowid`);
     // The expiry index narrows the scan; the registered rule decides.
-    this.#compact = db.prepare('DELETE FROM intents WHERE expiresAt <= :now AND is_compactable(state, expiresAt, :now)');
+    this.#compact = db.prepare(`DELETE FROM intents WHERE expiresAt <= :now AND ${READABLE} AND is_compactable(state, expiresAt, :now)`);
+    // node:sqlite fails a whole statement on one integer beyond 2^53 read as a number: these read BigInts (rows.ts).
+    for (const reads of [this.#get, this.#claimable, this.#claimableById, this.#list]) reads.setReadBigInts(true);
   }
 
   get(scope: string, id: string): Intent | undefined {
     const row = this.#get.get({ scope, id });
-    return row && intentFromRow(row);
+    return row && readRecord(intentFromRow(row));
   }
 
   /** Inserts at version 1, its times on the host clock, or returns the existing intent untouched. */
@@ -118,16 +134,20 @@ export class IntentTable {
     const leaseUntil = now + request.leaseMs;
     // Taken by the row selected, not by its id read back: an id whose bytes are no UTF-8 (a damaged
     // file) would not find its row again, and the row would come back, untaken, on every claim.
-    return rows.map(({ takeRowid, ...row }) => {
+    const taken: Intent[] = [];
+    for (const { takeRowid, ...row } of rows) {
       const intent = intentFromRow(row);
-      const taken = this.#take.get({ owner: request.owner, leaseUntil, now, rowid: takeRowid as number });
-      return { ...intent, owner: request.owner, leaseUntil, updatedAt: now, version: Number(taken?.version) };
-    });
+      // Its summary was judged in SQL; what else a row holds, here. A damaged one is left untaken.
+      if (recordDamageOf(intent, true) !== undefined) continue;
+      const took = this.#take.get({ owner: request.owner, leaseUntil, now, rowid: takeRowid as number });
+      taken.push({ ...intent, owner: request.owner, leaseUntil, updatedAt: now, version: Number(took?.version) });
+    }
+    return taken;
   }
 
   list(query: ListQuery = {}): IntentSummary[] {
     const states = query.states ? JSON.stringify(query.states) : null;
-    return this.#list.all({ scope: query.scope ?? null, states }).map(summaryFromRow);
+    return readRecords(this.#list.all({ scope: query.scope ?? null, states }).map(summaryFromRow), query.onDamaged);
   }
 
   compact(): number {

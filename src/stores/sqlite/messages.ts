@@ -3,13 +3,19 @@
  * sequence number its reply echoes; replies travel in one message per batch, with the body
  * buffers transferred rather than copied.
  */
-import type { ClaimRequest, Intent, IntentChange, ListQuery } from '../store.ts';
+import type { ClaimRequest, DamagedRecord, Intent, IntentChange, IntentSummary, ListQuery } from '../store.ts';
 
 /** Reads: answered at once, from committed data, whatever happens to the writes around them. */
 export type ReadRequest =
   | { op: 'get'; scope: string; id: string }
-  | { op: 'list'; query: ListQuery | undefined }
+  | { op: 'list'; query: Omit<ListQuery, 'onDamaged'> | undefined }
   | { op: 'stats' };
+
+/** A list's answer: the intents, and the damaged records it left out, for the store to tell its caller of. */
+export interface ListReply {
+  intents: IntentSummary[];
+  damaged: DamagedRecord[];
+}
 
 /** Writes: resolved only once the transaction holding them has committed. */
 export type WriteRequest =

@@ -1,13 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
-import type { IntentSummary, ListQuery } from '../store.js';
+import { type DamagedRecord, type IntentSummary, type ListQuery, reportDamaged } from '../store.js';
 import { IntentTable } from './intent-table.js';
 import { checkedForReading, openForReading, readingClock, sqlite } from './schema.js';
 
 /** A read-only view of a sqlite intent store, for the CLI: nothing is written, locked or created. */
 export interface SqliteReader {
-  /** Summaries matching the query, oldest first, as `IntentStore.list` returns them. */
+  /** Summaries matching the query, oldest first, as `IntentStore.list` returns them (damaged records left out and told to `onDamaged`). */
   list(query?: ListQuery): IntentSummary[];
   close(): void;
 }
@@ -48,8 +48,13 @@ class ReadOnlyView implements SqliteReader {
 
   list(query?: ListQuery): IntentSummary[] {
     for (let read = 1; ; read++) {
-      const rows = this.#table.list(query);
-      if (this.#quietMark === undefined || this.#quietMark === quietMark(this.#path)) return rows;
+      // Damaged records are told of once, from the read that is kept.
+      const damaged: DamagedRecord[] = [];
+      const rows = this.#table.list({ ...query, onDamaged: (record) => damaged.push(record) });
+      if (this.#quietMark === undefined || this.#quietMark === quietMark(this.#path)) {
+        for (const record of damaged) reportDamaged(query?.onDamaged, record);
+        return rows;
+      }
       // A writer came while nothing was locked: read again, immutable only if it has gone again.
       this.#db.close();
       this.#open(read < 3 ? quietMark(this.#path) : undefined);

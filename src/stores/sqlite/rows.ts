@@ -68,17 +68,21 @@ function responseParams(response: StoredResponse | undefined): Record<string, SQ
   };
 }
 
-/** The intent a `SELECT *` row holds; absent payloads stay absent rather than null. */
+/**
+ * The intent a `SELECT *` row holds; absent payloads stay absent rather than null. A row written by
+ * hand or by a damaged file may hold anything: what cannot be read is handed on as it is (headers
+ * that are no JSON as their text), for store.ts's rule to judge — never thrown.
+ */
 export function intentFromRow(row: unknown): Intent {
-  const { headers, body, traceparent, responseStatus, responseStatusText, responseHeaders, responseBody, ...summary } = row as IntentRow;
-  const intent: Intent = { ...summaryFromRow(summary), headers: JSON.parse(headers) };
+  const { headers, body, traceparent, responseStatus, responseStatusText, responseHeaders, responseBody, ...summary } = plain(row) as IntentRow;
+  const intent: Intent = { ...summaryFromRow(summary), headers: parsedJson(headers) as Intent['headers'] };
   if (body) intent.body = body;
   if (traceparent !== null) intent.traceparent = traceparent;
   if (responseStatus !== null) {
     intent.response = {
       status: responseStatus,
       statusText: responseStatusText ?? '',
-      headers: JSON.parse(responseHeaders ?? '{}'),
+      headers: parsedJson(responseHeaders ?? '{}') as StoredResponse['headers'],
       body: responseBody ?? new Uint8Array(),
     };
   }
@@ -88,5 +92,25 @@ export function intentFromRow(row: unknown): Intent {
 /** The summary a `SELECT ${SUMMARY_COLUMNS}` row holds. */
 export function summaryFromRow(row: unknown): IntentSummary {
   // node:sqlite returns rows with a null prototype; a plain object compares and clones as callers expect.
-  return { ...(row as IntentSummary) };
+  return plain(row) as IntentSummary;
+}
+
+/**
+ * A row as a plain object, its integers as numbers. Statements that read intents read integers
+ * as BigInts (`setReadBigInts`), since node:sqlite refuses to read one beyond 2^53 as a number and
+ * would fail the whole statement for one damaged row; converted here, such a value is a number out
+ * of range, which the reading rule tells apart.
+ */
+function plain(row: unknown): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(row as object)) copy[name] = typeof value === 'bigint' ? Number(value) : value;
+  return copy;
+}
+
+function parsedJson(text: unknown): unknown {
+  try {
+    return JSON.parse(String(text));
+  } catch {
+    return text;
+  }
 }

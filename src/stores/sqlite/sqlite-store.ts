@@ -1,9 +1,9 @@
 import { generateKey } from '../../key.js';
 import type { ClaimRequest, CreateOptions, Enlistment, Intent, IntentChange, IntentStore, IntentSummary, ListQuery } from '../store.js';
-import { checkPayloads, refuseTransaction } from '../store.js';
+import { checkPayloads, checkTimes, refuseTransaction, reportDamaged, withoutListener } from '../store.js';
 import type { SqliteConnection } from './connection.js';
 import { ownerId } from './host.js';
-import type { SqliteStats, StoreRequest } from './messages.js';
+import type { ListReply, SqliteStats, StoreRequest } from './messages.js';
 import type { NormalizedSqliteOptions } from './options.js';
 import { acquireConnection, releaseConnection } from './registry.js';
 
@@ -34,20 +34,25 @@ export class SqliteStore implements IntentStore {
   async create(intent: Intent, options?: CreateOptions): Promise<Intent | undefined> {
     refuseTransaction(options, 'sqliteStore');
     checkPayloads(intent, this.#maxBodyBytes, 'sqlite store');
+    checkTimes(intent, 'sqlite store');
     return (await this.#send({ op: 'create', intent })) as Intent | undefined;
   }
 
   async update(scope: string, id: string, version: number, change: IntentChange): Promise<number | undefined> {
     checkPayloads(change, this.#maxBodyBytes, 'sqlite store');
+    checkTimes(change, 'sqlite store');
     return (await this.#send({ op: 'update', scope, id, version, change })) as number | undefined;
   }
 
   async claim(request: ClaimRequest): Promise<Intent[]> {
+    checkTimes(request, 'sqlite store');
     return (await this.#send({ op: 'claim', request })) as Intent[];
   }
 
   async list(query?: ListQuery): Promise<IntentSummary[]> {
-    return (await this.#send({ op: 'list', query })) as IntentSummary[];
+    const { intents, damaged } = (await this.#send({ op: 'list', query: query && withoutListener(query) })) as ListReply;
+    for (const record of damaged) reportDamaged(query?.onDamaged, record);
+    return intents;
   }
 
   async compact(): Promise<number> {

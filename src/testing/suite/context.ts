@@ -1,5 +1,8 @@
 import type { ClaimRequest, Intent, IntentStore } from '../../stores/store.js';
 
+/** The times of a record. */
+export type DamagedTime = 'createdAt' | 'updatedAt' | 'expiresAt' | 'leaseUntil';
+
 /** What a store author tells `describeIntentStore` beyond how to make a store. */
 export interface IntentStoreSuiteOptions {
   /**
@@ -7,6 +10,13 @@ export interface IntentStoreSuiteOptions {
    * store would: the contract has no call for it. Without it the unknown-record tests are skipped.
    */
   plantUnknown?(store: IntentStore, intent: Intent): Promise<void>;
+  /**
+   * Stores `intent` as created, then writes `value` into its `field` behind the store's back, as
+   * a program writing by hand or a damaged file would: a time no store keeps (1e16, -5, past
+   * 2^53). The contract refuses such writes, so a store that holds nothing but what went through
+   * it (the memory store) has no such hook. Without it the damaged-record tests are skipped.
+   */
+  plantDamaged?(store: IntentStore, intent: Intent, field: DamagedTime, value: number): Promise<void>;
   /**
    * For stores that processes share: races claimants in separate processes over the same
    * storage. Without it the cross-process test is skipped.
