@@ -1,4 +1,5 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type ResourceLimits, Worker } from 'node:worker_threads';
+import { workerExecArgv } from './exec-argv.js';
 import { prepareFiles } from './files.js';
 import type { Reply, StoreRequest, WorkerConfig, WorkerData, WorkerMessage } from './messages.js';
 
@@ -125,11 +126,13 @@ export class SqliteConnection {
     const { port1, port2 } = new MessageChannel();
     const committing = new SharedArrayBuffer(8);
     const workerData: WorkerData = { ...this.#config, port: port2, file, committing };
+    const execArgv = workerExecArgv(process.execArgv);
     let worker: Worker;
     try {
       worker = new Worker(WORKER_URL, {
         workerData,
         transferList: [port2],
+        ...(execArgv === undefined ? {} : { execArgv }),
         ...(resourceLimits === undefined ? {} : { resourceLimits }),
       });
     } catch (error) {
