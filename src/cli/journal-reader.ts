@@ -1,4 +1,4 @@
-import type { IntentSummary, ListQuery } from '../stores/store.js';
+import type { Intent, IntentSummary, ListQuery } from '../stores/store.js';
 
 /**
  * What `list` needs from a journal. A reader opens its journal without writing, locking or
@@ -7,6 +7,11 @@ import type { IntentSummary, ListQuery } from '../stores/store.js';
 export interface JournalReader {
   /** Summaries matching the query, oldest `createdAt` first, as `IntentStore.list` returns them. */
   list(query: ListQuery): Promise<IntentSummary[]>;
+  /**
+   * The whole intent of each summary, payloads included, in order, one at a time (a body may be
+   * large): undefined for one no longer there. For the integrity check `list` shows.
+   */
+  wholes(summaries: IntentSummary[]): AsyncIterable<Intent | undefined>;
   close(): Promise<void>;
 }
 

@@ -32,6 +32,17 @@ export async function openPostgresJournal(url: string, table = DEFAULT_TABLE, sc
         throw new CliError(missing ? `no journal table ${name.sql} in that database (durable-fetch migrate --postgres URL prints its DDL)` : `cannot read ${name.sql}: ${(error as Error).message}`, missing ? 2 : 1);
       }
     },
+    async *wholes(summaries) {
+      // One READ ONLY transaction for them all: one snapshot, nothing written.
+      await client.query('BEGIN READ ONLY');
+      try {
+        for (const { scope, id } of summaries) yield await intents.get(client as never, scope, id);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw new CliError(`cannot read ${name.sql}: ${(error as Error).message}`, 1);
+      }
+    },
     close: () => client.end(),
   };
 }

@@ -25,6 +25,13 @@ export async function openRedisJournal(url: string, keyPrefix?: string): Promise
       store.list(query).catch((error: Error) => {
         throw new CliError(`cannot read the Redis journal at ${maskUrl(url)}: ${error.message}`, 1);
       }),
+    async *wholes(summaries) {
+      for (const { scope, id } of summaries) {
+        yield await store.get(scope, id).catch((error: Error) => {
+          throw new CliError(`cannot read the Redis journal at ${maskUrl(url)}: ${error.message}`, 1);
+        });
+      }
+    },
     close: () => store.close(),
   };
 }

@@ -3,7 +3,7 @@
  * (not even -wal or -shm), behind the CLI's `JournalReader`. The path is checked here first so a
  * mistyped path is named as missing rather than reported as a database error.
  */
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { openSqliteReadOnly } from '../stores/sqlite/read-only.js';
 import { CliError } from './errors.js';
@@ -16,13 +16,20 @@ const FILE_NAME = 'intents.db';
 export async function openSqliteJournal(path: string): Promise<JournalReader> {
   const file = await locate(resolve(path));
   const reader = readOrExplain(() => openSqliteReadOnly(file));
+  const prefix = `Cannot read the intent store at ${file}: `;
   return {
-    list: async (query) => readOrExplain(() => reader.list(query), `Cannot read the intent store at ${file}: `),
+    list: async (query) => readOrExplain(() => reader.list(query), prefix),
+    async *wholes(summaries) {
+      for (const { scope, id } of summaries) yield readOrExplain(() => reader.get(scope, id), prefix);
+    },
     close: async () => reader.close(),
   };
 }
 
-/** The database file: `path` itself, or the intents.db inside it when it is a directory. */
+/**
+ * The database file: `path` itself, or the intents.db inside it when it is a directory. A link is
+ * read as its target, whose -wal and -shm (if any) are beside the target, not beside the link.
+ */
 async function locate(path: string): Promise<string> {
   const info = await statOrExplain(path);
   if (info.isDirectory()) {
@@ -30,10 +37,10 @@ async function locate(path: string): Promise<string> {
     if (!(await statOrExplain(file, `no journal in ${path}: it holds no ${FILE_NAME}`)).isFile()) {
       throw new CliError(`${file} is not a file`, 2);
     }
-    return file;
+    return realpath(file);
   }
   if (!info.isFile()) throw new CliError(`${path} is neither a journal file nor a directory`, 2);
-  return path;
+  return realpath(path);
 }
 
 async function statOrExplain(path: string, missing = `no journal at ${path}: no such file or directory`) {

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
-import type { IntentSummary, ListQuery } from '../store.js';
+import type { Intent, IntentSummary, ListQuery } from '../store.js';
 import { IntentTable } from './intent-table.js';
 import { checkedForReading, openForReading, readingClock, sqlite } from './schema.js';
 
@@ -9,6 +9,8 @@ import { checkedForReading, openForReading, readingClock, sqlite } from './schem
 export interface SqliteReader {
   /** Summaries matching the query, oldest first, as `IntentStore.list` returns them. */
   list(query?: ListQuery): IntentSummary[];
+  /** One whole intent, payloads included, as `IntentStore.get` returns it; undefined when there is none. */
+  get(scope: string, id: string): Intent | undefined;
   close(): void;
 }
 
@@ -47,12 +49,20 @@ class ReadOnlyView implements SqliteReader {
   }
 
   list(query?: ListQuery): IntentSummary[] {
-    for (let read = 1; ; read++) {
-      const rows = this.#table.list(query);
+    return this.#read((table) => table.list(query));
+  }
+
+  get(scope: string, id: string): Intent | undefined {
+    return this.#read((table) => table.get(scope, id));
+  }
+
+  #read<T>(read: (table: IntentTable) => T): T {
+    for (let attempt = 1; ; attempt++) {
+      const rows = read(this.#table);
       if (this.#quietMark === undefined || this.#quietMark === quietMark(this.#path)) return rows;
       // A writer came while nothing was locked: read again, immutable only if it has gone again.
       this.#db.close();
-      this.#open(read < 3 ? quietMark(this.#path) : undefined);
+      this.#open(attempt < 3 ? quietMark(this.#path) : undefined);
     }
   }
 
