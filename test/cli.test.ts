@@ -6,7 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { openSqliteReadOnly, sqliteStore } from '../src/stores/sqlite.js';
-import type { Intent } from '../src/stores/store.js';
+import { requestFingerprint, webCryptoSha256 } from '../src/fingerprint.js';
+import { intentId, type Intent } from '../src/stores/store.js';
 import { redisStore } from '../src/stores/redis.js';
 import { makeIntent, ORIGIN } from '../src/testing/intents.js';
 import { freshStore, freshTable, testPool } from './support/postgres-tables.js';
@@ -42,16 +43,23 @@ function aged(ageMs: number, overrides: Partial<Intent> = {}): Intent {
   return makeIntent({ createdAt, updatedAt: createdAt, expiresAt: createdAt + 24 * HOUR, ...overrides });
 }
 
+/** `intent` with the id and fingerprint a call would have given it: whole, as the integrity check sees it. */
+async function whole(intent: Intent): Promise<Intent> {
+  const url = new URL(intent.url);
+  return { ...intent, id: intentId(intent.idempotencyKey, intent.method, url), fingerprint: await requestFingerprint(intent.method, url, { bytes: intent.body }, webCryptoSha256) };
+}
+
 /**
- * A journal at <fresh dir>/.idempotency/intents.db holding `intents`, written by the real store and
- * closed, then aged: the store times what it writes by its own clock, so each intent's times are
- * set afterwards, as a journal written that long ago would hold them.
+ * A journal at <fresh dir>/.idempotency/intents.db holding `intents` (made whole), written by the
+ * real store and closed, then aged: the store times what it writes by its own clock, so each
+ * intent's times are set afterwards, as a journal written that long ago would hold them.
  */
-async function journal(intents: Intent[]): Promise<{ work: string; dir: string; path: string }> {
+async function journal(given: Intent[]): Promise<{ work: string; dir: string; path: string }> {
   const work = await tempDir();
   const dir = join(work, '.idempotency');
   const path = join(dir, 'intents.db');
   const store = sqliteStore(path);
+  const intents = await Promise.all(given.map(whole));
   for (const intent of intents) await store.create(intent);
   await store.close();
   withRawDatabase(path, (db) => {
@@ -137,6 +145,7 @@ describe('durable-fetch list', () => {
         parkedForMs: 0,
         expiresAt: expect.stringMatching(/Z$/),
         keyExpired: false,
+        damaged: null,
       },
     ]);
     expect(rows[0]?.leaseRemainingMs).toBeGreaterThan(9 * MINUTE);
@@ -153,8 +162,62 @@ describe('durable-fetch list', () => {
       const { code, stdout } = await cli('list', path, ...args);
       expect(code).toBe(0);
       expect(stdout).toContain('https://api.example.test/payouts?Signature=***');
-      expect(stdout).not.toMatch(/SECRET|pa55word|user:/);
+      // "user:" as the planted userinfo; the damage note names the form "(user:password@)" in words.
+      expect(stdout).not.toMatch(/SECRET|pa55word|user:pa55/);
     }
+  });
+});
+
+describe('damaged intents', () => {
+  /** Flips the bits of `mask` in byte `at` of the body of the intent of `key`, as a bad disk or restore would. */
+  function flipBody(path: string, key: string, at: number, mask: number): void {
+    withRawDatabase(path, (db) => {
+      const row = db.prepare('SELECT rowid AS row, body FROM intents WHERE idempotencyKey = ?').get(key) as { row: number; body: Uint8Array };
+      const body = Buffer.from(row.body);
+      body[at]! ^= mask;
+      db.prepare('UPDATE intents SET body = ? WHERE rowid = ?').run(body, row.row);
+    });
+  }
+
+  it('marks an intent whose body no longer gives its fingerprint, by the client’s own check, in the table and in --json', async () => {
+    const { path, dir } = await journal(payouts());
+    flipBody(path, 'payout-working', 0, 0x01);
+    const before = await fingerprint(dir, ['intents.db']);
+
+    const { code, stdout, stderr } = await cli('list', path);
+    expect([code, stderr]).toEqual([0, '']);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[3]).toMatch(/^pending \(damaged\)\s+2m\s+POST\s+\S+\s+2\s+held (9|10)m\s+live\s+tenant-b\s+payout-working$/);
+    for (const line of [lines[1], lines[2], lines[4]]) expect(line).not.toContain('damaged');
+    expect(lines.slice(5)).toEqual([
+      '',
+      '4 intent(s), 1 pending, 1 expired, 1 damaged.',
+      '',
+      'Damaged in the journal: nothing of these is sent again. Check with the API whether each ran, then settle it',
+      'with resolve(), or restore the journal from a backup.',
+      '  tenant-b payout-working: its method, URL and body do not give its stored fingerprint',
+    ]);
+
+    const rows = JSON.parse((await cli('list', path, '--json')).stdout) as Array<{ idempotencyKey: string; damaged: string | null }>;
+    expect(rows.map((row) => [row.idempotencyKey, row.damaged])).toEqual([
+      ['payout-expired', null],
+      ['payout-ok', null],
+      ['payout-working', 'its method, URL and body do not give its stored fingerprint'],
+      ['payout-refused', null],
+    ]);
+    // Read, never written: the file is as it was, and no body is shown.
+    expect(await fingerprint(dir, ['intents.db'])).toEqual(before);
+    expect(await readdir(dir)).toEqual(['intents.db']);
+    expect(stdout).not.toContain('payout"');
+  });
+
+  it('marks what the summary alone shows too (a URL with userinfo), and a whole journal not at all', async () => {
+    const { path } = await journal([aged(MINUTE, { idempotencyKey: 'planted', url: 'https://someone:pw@api.example.test/payouts' }), aged(MINUTE, { idempotencyKey: 'fine' })]);
+    const rows = JSON.parse((await cli('list', path, '--json')).stdout) as Array<{ idempotencyKey: string; damaged: string | null }>;
+    expect(rows.map((row) => [row.idempotencyKey, row.damaged])).toEqual([
+      ['planted', 'its URL carries credentials (user:password@), which the client never journals'],
+      ['fine', null],
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * One intent as the CLI shows it: what an operator needs to decide whether to wait, recover or
- * resolve, and nothing secret. Payloads never reach the CLI (readers return summaries), and the
- * URL is shown masked, as errors and events show it.
+ * resolve, and nothing secret. Payloads are read only to be checked, never shown, and the URL is
+ * shown masked, as errors and events show it.
  */
 import { maskUrl } from '../credentials.js';
 import type { IntentState, IntentSummary } from '../stores/store.js';
@@ -27,10 +27,19 @@ export interface ListedIntent {
   expiresAt: string;
   /** The key's TTL (createdAt + keyTtlMs) has passed: the server may no longer know it. */
   keyExpired: boolean;
+  /**
+   * Why the intent is damaged in the journal (its stored method, URL and body no longer give its
+   * fingerprint, say), as the client's `IdempotencyIntegrityError` says it; null when it is whole.
+   * Recovery and relays send nothing of a damaged intent.
+   */
+  damaged: string | null;
 }
 
-/** `secretParams`: the names held secret besides the rule's (`--secret-param`), from `secretNames`. */
-export function describeIntent(intent: IntentSummary, now: number, secretParams: ReadonlySet<string>): ListedIntent {
+/**
+ * `secretParams`: the names held secret besides the rule's (`--secret-param`), from `secretNames`;
+ * `damaged`: what `damageOf` found wrong with the whole intent, if anything.
+ */
+export function describeIntent(intent: IntentSummary, now: number, secretParams: ReadonlySet<string>, damaged?: string): ListedIntent {
   const leaseRemainingMs = intent.owner === null ? 0 : Math.max(0, intent.leaseUntil - now);
   return {
     scope: intent.scope,
@@ -47,6 +56,7 @@ export function describeIntent(intent: IntentSummary, now: number, secretParams:
     parkedForMs: intent.owner === null ? Math.max(0, intent.leaseUntil - now) : 0,
     expiresAt: new Date(intent.expiresAt).toISOString(),
     keyExpired: now >= intent.expiresAt,
+    damaged: damaged ?? null,
   };
 }
 

@@ -7,7 +7,7 @@ import { maskUrl } from '../credentials.js';
 import { IntentTable } from '../stores/postgres/intent-table.js';
 import { connectionStringProblem, DEFAULT_TABLE, tableName } from '../stores/postgres/options.js';
 import { CliError } from './errors.js';
-import type { JournalReader } from './journal-reader.js';
+import { type JournalReader, wholeOrDamaged } from './journal-reader.js';
 
 export async function openPostgresJournal(url: string, table = DEFAULT_TABLE, schema?: string): Promise<JournalReader> {
   const problem = connectionStringProblem(url);
@@ -30,6 +30,17 @@ export async function openPostgresJournal(url: string, table = DEFAULT_TABLE, sc
         await client.query('ROLLBACK').catch(() => {});
         const missing = (error as { code?: string }).code === '42P01';
         throw new CliError(missing ? `no journal table ${name.sql} in that database (durable-fetch migrate --postgres URL prints its DDL)` : `cannot read ${name.sql}: ${(error as Error).message}`, missing ? 2 : 1);
+      }
+    },
+    async *wholes(summaries) {
+      // One READ ONLY transaction for them all: one snapshot, nothing written.
+      await client.query('BEGIN READ ONLY');
+      try {
+        for (const { scope, id } of summaries) yield await wholeOrDamaged(() => intents.get(client as never, scope, id));
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw new CliError(`cannot read ${name.sql}: ${(error as Error).message}`, 1);
       }
     },
     close: () => client.end(),

@@ -6,7 +6,7 @@ import { maskUrl } from '../credentials.js';
 import { redisStore } from '../stores/redis.js';
 import { redisUrlProblem } from '../stores/redis/options.js';
 import { CliError } from './errors.js';
-import type { JournalReader } from './journal-reader.js';
+import { type JournalReader, wholeOrDamaged } from './journal-reader.js';
 
 export async function openRedisJournal(url: string, keyPrefix?: string): Promise<JournalReader> {
   const problem = redisUrlProblem(url);
@@ -25,6 +25,13 @@ export async function openRedisJournal(url: string, keyPrefix?: string): Promise
       store.list(query).catch((error: Error) => {
         throw new CliError(`cannot read the Redis journal at ${maskUrl(url)}: ${error.message}`, 1);
       }),
+    async *wholes(summaries) {
+      for (const { scope, id } of summaries) {
+        yield await wholeOrDamaged(() => store.get(scope, id)).catch((error: Error) => {
+          throw new CliError(`cannot read the Redis journal at ${maskUrl(url)}: ${error.message}`, 1);
+        });
+      }
+    },
     close: () => store.close(),
   };
 }

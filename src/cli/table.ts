@@ -4,7 +4,7 @@ const HEADER = ['STATE', 'AGE', 'METHOD', 'URL', 'ATTEMPTS', 'LEASE', 'KEY TTL',
 
 function cells(row: ListedIntent): string[] {
   return [
-    row.state,
+    row.damaged === null ? row.state : `${row.state} (damaged)`,
     formatDuration(row.ageMs),
     row.method,
     row.url,
@@ -27,5 +27,13 @@ export function formatTable(rows: ListedIntent[]): string {
   const render = (line: string[]) => line.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
   const pending = rows.filter((row) => row.state === 'pending').length;
   const expired = rows.filter((row) => row.state === 'expired').length;
-  return [render(HEADER), ...lines.map(render), '', `${rows.length} intent(s), ${pending} pending, ${expired} expired.`].join('\n');
+  const damaged = rows.filter((row) => row.damaged !== null);
+  const count = `${rows.length} intent(s), ${pending} pending, ${expired} expired${damaged.length > 0 ? `, ${damaged.length} damaged` : ''}.`;
+  const notes = damaged.length === 0 ? [] : [
+    '',
+    'Damaged in the journal: nothing of these is sent again. Check with the API whether each ran, then settle it',
+    'with resolve(), or restore the journal from a backup.',
+    ...damaged.map((row) => `  ${row.scope} ${row.idempotencyKey}: ${row.damaged}`),
+  ];
+  return [render(HEADER), ...lines.map(render), '', count, ...notes].join('\n');
 }

@@ -25,7 +25,9 @@ Columns: state, age, method, URL (secret-named query and fragment values masked,
 user:password@), attempts, owner
 lease ("held 12s": an owner works on it; "parked 29m": the server asked to wait;
 "free": recovery may claim it), whether the key outlived its TTL (the server may have
-forgotten it), scope, key.
+forgotten it), scope, key. A state marked "(damaged)" is an intent the client's integrity
+check refuses to send again (its stored method, URL and body no longer give its fingerprint,
+say): the reasons follow the table; --json gives each one as "damaged" (null when whole).
 
 A --postgres or --redis URL is never printed with its password.
 

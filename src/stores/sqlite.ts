@@ -3,9 +3,12 @@
  * thread with group commit, shared by every store and client of the process that opens the file,
  * and safe to share between processes.
  *
- * Design notes by file, in sqlite/: files.ts (0700/0600 permissions), schema.ts (layout, pragmas,
- * versioning), intent-table.ts (the contract in SQL), batch.ts (group commit), worker.ts,
- * connection.ts and registry.ts (one worker per file per process), host.ts (the host clock, owners a claimant can see die).
+ * Design notes by file, in sqlite/: files.ts (0700/0600 permissions, paths that are no regular
+ * file), schema.ts (layout, pragmas, versioning), intent-table.ts (the contract in SQL), batch.ts
+ * (group commit), journal-files.ts (the file, -wal and -shm deleted or replaced while open),
+ * worker.ts, connection.ts (a dead worker replaced) and registry.ts (one worker per file per
+ * process), exec-argv.ts (the flags a worker starts with), host.ts (the host clock, owners a
+ * claimant can see die).
  */
 import { normalizeSqliteOptions, type SqliteStoreOptions } from './sqlite/options.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';

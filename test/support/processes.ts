@@ -52,6 +52,21 @@ export function untilLines(run: Run, count: number): Promise<string[]> {
   });
 }
 
+/** Resolves with the first line the fixture prints that `matches` (rejects if it exits first): no polling, no sleeps. */
+export function untilLine(run: Run, matches: (line: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const line = run.lines.find(matches);
+      if (line === undefined) return;
+      run.child.stdout?.off('data', check);
+      resolve(line);
+    };
+    run.child.stdout?.on('data', check);
+    void run.exited.then(({ stderr }) => reject(new Error(`The fixture exited without the line awaited: ${stderr}`)));
+    check();
+  });
+}
+
 /**
  * A claimant process (test/fixtures/claimant.ts) on a store, opened and ready to race: `run()`
  * says go and resolves with the ids it claimed. `store` names the store as the fixture takes it:

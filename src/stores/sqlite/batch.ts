@@ -1,7 +1,13 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { IntentTable } from './intent-table.ts';
 import type { DamagedRecord } from '../store.ts';
+import type { Damage } from './journal-files.ts';
 import type { Envelope, ListReply, ReadRequest, Reply, SqliteStats, WriteRequest } from './messages.ts';
+
+/** How the batch runner learns that the files under its connection changed (journal-files.ts). */
+export interface FileCheck {
+  damage(): Damage | undefined;
+}
 
 /**
  * Group commit. The worker hands over every request that arrived while it was busy; reads are
@@ -9,24 +15,52 @@ import type { Envelope, ListReply, ReadRequest, Reply, SqliteStats, WriteRequest
  * fsync for the lot. A write resolves only after COMMIT; when BEGIN or COMMIT fails (disk full,
  * read-only file, I/O error, lock timeout) the transaction is rolled back and every write in it
  * is rejected, so nothing of a rejected write is durable.
+ *
+ * Before each commit, and after it, the files are checked (journal-files.ts). The database file
+ * deleted or replaced: writes are refused, reads go on. Its -wal or -shm deleted or replaced: the
+ * runner lets go of the connection at once and refuses everything after. Closing is what saves
+ * the commits sitting in the deleted log: SQLite's last connection copies them into the database
+ * file as it closes — and only when it can lock the file EXCLUSIVE, so never while another
+ * process works on the file, perhaps through a new log of its own. (Not so for a replaced
+ * database file: the lock would be on the old one, and the close would delete the new one's
+ * -wal and -shm. That connection is kept open, writing nothing.)
  */
 export class BatchRunner {
   readonly stats: SqliteStats = { commits: 0, writes: 0, failedCommits: 0 };
   readonly #db: DatabaseSync;
   readonly #table: IntentTable;
   readonly #compactEvery: number;
-  readonly #checkFile: () => void;
+  readonly #files: FileCheck;
+  readonly #committing: (seq: number) => void;
   #writesSinceCompaction = 0;
+  /** Why the connection was let go of; every request is then refused with it. */
+  #retired: string | undefined;
 
-  /** `checkFile` throws when the database file is no longer the one this connection writes to. */
-  constructor(db: DatabaseSync, table: IntentTable, compactEvery: number, checkFile: () => void) {
+  /**
+   * `committing` is told, just before each COMMIT, the last sequence number in it: a write whose
+   * reply never comes (the worker died) and whose number is beyond it was certainly not committed.
+   */
+  constructor(db: DatabaseSync, table: IntentTable, compactEvery: number, files: FileCheck, committing: (seq: number) => void) {
     this.#db = db;
     this.#table = table;
     this.#compactEvery = compactEvery;
-    this.#checkFile = checkFile;
+    this.#files = files;
+    this.#committing = committing;
+  }
+
+  /** Closes the connection, unless it was let go of already. */
+  close(): void {
+    if (this.#retired === undefined) this.#db.close();
   }
 
   run(batch: Envelope[]): Reply[] {
+    // Seen early, the sooner the commits in a deleted log are saved.
+    const damage = this.#retired === undefined ? this.#files.damage() : undefined;
+    if (damage?.file === 'side') this.#retire(damage.message);
+    if (this.#retired !== undefined) {
+      const error = this.#retired;
+      return batch.map(({ seq, op }) => (op === 'close' ? { seq } : { seq, error }));
+    }
     const reads = batch.filter((request): request is ReadRequest & Envelope => isRead(request));
     const writes = batch.filter((request): request is WriteRequest & Envelope => !isRead(request) && request.op !== 'close');
     const replies = reads.map((request) => attempt(request.seq, () => this.#read(request)));
@@ -38,15 +72,23 @@ export class BatchRunner {
 
   #commit(writes: (WriteRequest & Envelope)[]): Reply[] {
     try {
-      this.#checkFile();
+      const damage = this.#files.damage();
+      if (damage?.file === 'side') this.#retire(damage.message);
+      if (damage !== undefined) throw new Error(damage.message);
       this.#db.exec('BEGIN IMMEDIATE');
       const replies = writes.map((request) => this.#step(request.seq, () => this.#write(request)));
       this.#compactNowAndThen(writes.length);
+      this.#committing(writes.at(-1)!.seq);
       this.#db.exec('COMMIT');
       this.stats.commits++;
       this.stats.writes += writes.length;
+      // The log deleted while this commit went into it: the commit stands, and letting go now
+      // copies it into the database file (unless another process has the file open).
+      const after = this.#files.damage();
+      if (after?.file === 'side') this.#retire(after.message);
       return replies;
     } catch (error) {
+      if (this.#retired !== undefined) return writes.map(({ seq }) => ({ seq, error: this.#retired }));
       this.#rollBack();
       this.stats.failedCommits++;
       return writes.map(({ seq }) => ({ seq, error: message(error) }));
@@ -69,6 +111,15 @@ export class BatchRunner {
       if (endsTransaction(error)) throw error;
       this.#db.exec('ROLLBACK TO step; RELEASE step');
       return { seq, error: message(error) };
+    }
+  }
+
+  #retire(reason: string): void {
+    this.#retired = reason;
+    try {
+      this.#db.close();
+    } catch {
+      // Closed already, or the close itself failed: either way nothing more goes through it.
     }
   }
 

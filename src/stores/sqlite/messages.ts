@@ -4,6 +4,7 @@
  * buffers transferred rather than copied.
  */
 import type { ClaimRequest, DamagedRecord, Intent, IntentChange, IntentSummary, ListQuery } from '../store.ts';
+import type { FileIdentity } from './files.ts';
 
 /** Reads: answered at once, from committed data, whatever happens to the writes around them. */
 export type ReadRequest =
@@ -50,6 +51,13 @@ export interface WorkerConfig {
  */
 export interface WorkerData extends WorkerConfig {
   port: import('node:worker_threads').MessagePort;
+  /** The database file as checked before the worker started (files.ts): SQLite must have opened this one. */
+  file: FileIdentity;
+  /**
+   * One BigInt64: the last sequence number whose COMMIT the worker has begun. Shared memory, so
+   * the main thread still reads it after the worker died without a word (batch.ts).
+   */
+  committing: SharedArrayBuffer;
 }
 
 /** Counters for tests and benchmarks: how many transactions committed, and what went into them. */

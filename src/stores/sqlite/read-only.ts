@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
-import { type DamagedRecord, type IntentSummary, type ListQuery, reportDamaged } from '../store.js';
+import { type DamagedRecord, type Intent, type IntentSummary, type ListQuery, reportDamaged } from '../store.js';
 import { IntentTable } from './intent-table.js';
 import { checkedForReading, openForReading, readingClock, sqlite } from './schema.js';
 
@@ -9,6 +9,8 @@ import { checkedForReading, openForReading, readingClock, sqlite } from './schem
 export interface SqliteReader {
   /** Summaries matching the query, oldest first, as `IntentStore.list` returns them (damaged records left out and told to `onDamaged`). */
   list(query?: ListQuery): IntentSummary[];
+  /** One whole intent, payloads included, as `IntentStore.get` returns it; undefined when there is none. */
+  get(scope: string, id: string): Intent | undefined;
   close(): void;
 }
 
@@ -47,17 +49,27 @@ class ReadOnlyView implements SqliteReader {
   }
 
   list(query?: ListQuery): IntentSummary[] {
-    for (let read = 1; ; read++) {
-      // Damaged records are told of once, from the read that is kept.
-      const damaged: DamagedRecord[] = [];
-      const rows = this.#table.list({ ...query, onDamaged: (record) => damaged.push(record) });
-      if (this.#quietMark === undefined || this.#quietMark === quietMark(this.#path)) {
-        for (const record of damaged) reportDamaged(query?.onDamaged, record);
-        return rows;
-      }
+    // Damaged records are told of once, from the read that is kept.
+    let damaged: DamagedRecord[] = [];
+    const rows = this.#read((table) => {
+      damaged = [];
+      return table.list({ ...query, onDamaged: (record) => damaged.push(record) });
+    });
+    for (const record of damaged) reportDamaged(query?.onDamaged, record);
+    return rows;
+  }
+
+  get(scope: string, id: string): Intent | undefined {
+    return this.#read((table) => table.get(scope, id));
+  }
+
+  #read<T>(read: (table: IntentTable) => T): T {
+    for (let attempt = 1; ; attempt++) {
+      const rows = read(this.#table);
+      if (this.#quietMark === undefined || this.#quietMark === quietMark(this.#path)) return rows;
       // A writer came while nothing was locked: read again, immutable only if it has gone again.
       this.#db.close();
-      this.#open(read < 3 ? quietMark(this.#path) : undefined);
+      this.#open(attempt < 3 ? quietMark(this.#path) : undefined);
     }
   }
 

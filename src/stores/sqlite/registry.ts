@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { SqliteConnection } from './connection.js';
-import { prepareFiles } from './files.js';
 import type { NormalizedSqliteOptions } from './options.js';
 
 interface Shared {
@@ -12,6 +11,11 @@ interface Shared {
  * One connection (one worker) per database file per process, shared by every store opened on it:
  * group commit then batches all of the process's writes to that file, and two stores never fight
  * over its write lock. Counted by users; the last one to let go closes it.
+ *
+ * An entry outlives its worker: a worker that dies is replaced inside the connection on the next
+ * request (connection.ts), so the stores already holding the entry and any opened later recover
+ * alike. Dropping the entry instead would have left the stores already opened on a dead
+ * connection, and let two connections of one process on one file exist at once.
  */
 const shared = new Map<string, Shared>();
 
@@ -47,7 +51,11 @@ export function sqliteConnectionCount(): number {
   return shared.size;
 }
 
-async function open(path: string, options: NormalizedSqliteOptions): Promise<SqliteConnection> {
-  await prepareFiles(path);
+/** For tests: the connection this process has open on `path` (absolute), if any. */
+export function sharedConnection(path: string): Promise<SqliteConnection> | undefined {
+  return shared.get(path)?.connection;
+}
+
+function open(path: string, options: NormalizedSqliteOptions): Promise<SqliteConnection> {
   return SqliteConnection.open({ path, busyTimeoutMs: options.busyTimeoutMs, compactEvery: options.compactEvery });
 }

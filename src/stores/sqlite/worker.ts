@@ -6,26 +6,35 @@
  * The modules this file loads name their imports with `.ts`: tests and tsx start the worker
  * straight from source, where Node strips the types but resolves no `.js` to `.ts`.
  */
-import { statSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { BatchRunner } from './batch.ts';
 import { IntentTable } from './intent-table.ts';
+import { JournalFiles } from './journal-files.ts';
 import type { Intent } from '../store.ts';
 import type { Envelope, Reply, WorkerData, WorkerMessage } from './messages.ts';
 import { openForWriting } from './schema.ts';
 
 const config = workerData as WorkerData;
 const { port } = config;
+/** The last sequence number whose COMMIT has begun, read by the main thread if this worker dies. */
+const committing = new BigInt64Array(config.committing);
 
 try {
   const { db, clock } = openForWriting(config.path, config.busyTimeoutMs);
-  const runner = new BatchRunner(db, new IntentTable(db, clock), config.compactEvery, sameFileAs(config.path));
+  let files;
+  try {
+    files = new JournalFiles(config.path, config.file);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const runner = new BatchRunner(db, new IntentTable(db, clock), config.compactEvery, files, (seq) => Atomics.store(committing, 0, BigInt(seq)));
   port.on('message', (first: Envelope) => {
     const batch = [first];
     for (let next = receiveMessageOnPort(port); next; next = receiveMessageOnPort(port)) batch.push(next.message);
     post({ type: 'replies', replies: runner.run(batch) });
     if (batch.some((request) => request.op === 'close')) {
-      db.close();
+      runner.close();
       port.close();
     }
   });
@@ -33,21 +42,6 @@ try {
 } catch (error) {
   parentPort!.postMessage({ type: 'failed', error: error instanceof Error ? error.message : String(error) } satisfies WorkerMessage);
   port.close();
-}
-
-/**
- * A database file deleted or replaced under an open connection still takes writes — into an
- * inode nobody will ever open again. Each commit first checks the path still names our file, so
- * such writes are refused (and the call sends nothing) instead of vanishing.
- */
-function sameFileAs(path: string): () => void {
-  const opened = statSync(path);
-  return () => {
-    const now = statSync(path, { throwIfNoEntry: false });
-    if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
-      throw new Error(`the journal file ${path} was deleted or replaced while open; nothing more is written to it. Reopen the store.`);
-    }
-  };
 }
 
 /** Replies go with their bodies' buffers transferred: a 200 MB answer is moved, not copied. */
