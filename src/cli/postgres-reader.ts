@@ -5,7 +5,8 @@
 import pg from 'pg';
 import { maskUrl } from '../credentials.js';
 import { IntentTable } from '../stores/postgres/intent-table.js';
-import { connectionStringProblem, DEFAULT_TABLE, tableName } from '../stores/postgres/options.js';
+import { DEFAULT_TABLE, tableName } from '../stores/postgres/names.js';
+import { connectionStringProblem } from '../stores/postgres/options.js';
 import { CliError } from './errors.js';
 import type { JournalReader } from './journal-reader.js';
 

@@ -19,7 +19,7 @@ Lists the intents of a durable-fetch journal, read-only: safe beside running pro
   --redis URL   the redisStore journal (key prefix durable-fetch: unless --key-prefix)
 
 migrate prints the SQL that creates postgresStore's table and indexes, for teams that
-migrate by hand (the store creates them itself when missing).
+migrate by hand (the store creates them itself when missing). It connects to nothing.
 
 Columns: state, age, method, URL (secret-named query and fragment values masked, no
 user:password@), attempts, owner
@@ -29,5 +29,9 @@ forgotten it), scope, key.
 
 A --postgres or --redis URL is never printed with its password.
 
-Exit codes: 0 listed; 1 the journal cannot be read (its database unreachable included);
-2 wrong usage (a malformed --postgres or --redis URL included) or no journal at the path.`;
+list --postgres needs the npm package pg, list --redis the package redis; migrate needs
+neither.
+
+Exit codes: 0 listed; 1 the journal cannot be read (its database unreachable, or pg or redis
+not installed, included); 2 wrong usage (a malformed --postgres or --redis URL included) or
+no journal at the path.`;

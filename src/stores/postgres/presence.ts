@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { TableName } from './options.js';
+import type { TableName } from './names.js';
 import { lockKey, NOW_MS } from './intent-table.js';
 
 /**
