@@ -8,6 +8,7 @@ const root = new URL('..', import.meta.url);
 const packageJson = JSON.parse(await readFile(new URL('package.json', root), 'utf8')) as {
   exports: Record<string, string | Record<string, string>>;
   bin: Record<string, string>;
+  sideEffects: string[];
 };
 
 async function packedFiles(): Promise<string[]> {
@@ -47,6 +48,16 @@ describe('the published package', () => {
     for (const entry of ['index.browser.js', 'browser.js', 'sw.js', 'index.js']) {
       for (const specifier of await importGraph(entry)) expect(['ky', 'p-retry', 'uuid', 'idb-keyval']).toContain(specifier);
     }
+  });
+
+  it('its runtime guard is dist/runtime-guard.js, named in sideEffects, imported by the Node entries and loaded first by the bin', async () => {
+    expect(packageJson.sideEffects).toContain('./dist/runtime-guard.js');
+    for (const entry of ['index.node.js', 'node.js']) {
+      expect(await readFile(new URL(`dist/${entry}`, root), 'utf8')).toMatch(/^import '\.\/runtime-guard\.js';$/m);
+    }
+    const cli = await readFile(new URL('dist/cli.js', root), 'utf8');
+    expect(cli.indexOf("import('./runtime-guard.js')")).toBeGreaterThan(0);
+    expect(cli.indexOf("import('./runtime-guard.js')")).toBeLessThan(cli.indexOf("import('./main-"));
   });
 
   it('its bin starts with a shebang', async () => {
