@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { Client, Pool } from './driver.js';
 import { DEFAULT_TABLE, type TableName, tableName } from './names.js';
 
 /** How `postgresStore` reaches its database. Give `pool` or `connectionString`. */
@@ -95,7 +96,7 @@ export function normalizePostgresOptions(options: PostgresStoreOptions): Normali
     throw new TypeError(`postgresStore: \`connectionString\` ${problem}; it is not repeated here, as it may hold a password.`);
   }
   const connection = { connectionString, connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000, keepAlive: true };
-  const ownPool = new pg.Pool({ ...connection, query_timeout: options.queryTimeoutMillis ?? 60_000 });
+  const ownPool = new Pool({ ...connection, query_timeout: options.queryTimeoutMillis ?? 60_000 });
   // An idle connection that dies (PostgreSQL restarted) is dropped by the pool and replaced on
   // the next call; without a listener its 'error' event would end the process.
   ownPool.on('error', () => {});
@@ -117,7 +118,7 @@ export function connectionStringProblem(connectionString: unknown): string | und
     return 'is not a URL (postgres://user:password@host:port/database) nor a socket path';
   }
   try {
-    new pg.Client({ connectionString });
+    new Client({ connectionString });
     return undefined;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
