@@ -16,15 +16,24 @@ async function packedFiles(): Promise<string[]> {
   return (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((file) => file.path) ?? [];
 }
 
-/** Every module a dist entry reaches, and every bare import along the way. */
-async function importGraph(entry: string): Promise<Set<string>> {
+/**
+ * Every bare module a dist entry may reach: its static imports, its dynamic `import('./…')` of
+ * chunks unless `skip` names them, and the optional peers it loads by name (`loadPeer('pg', …)`,
+ * src/peer.ts), followed through every chunk.
+ */
+async function importGraph(entry: string, skip: (chunk: string) => boolean = () => false): Promise<Set<string>> {
   const seen = new Set<string>();
   const bare = new Set<string>();
   const visit = async (file: string) => {
-    if (seen.has(file)) return;
+    if (seen.has(file) || skip(file)) return;
     seen.add(file);
     const code = await readFile(new URL(`dist/${file}`, root), 'utf8');
-    for (const [, specifier] of code.matchAll(/(?:from|import)\s*["']([^"']+)["']/g)) {
+    const specifiers = [
+      ...code.matchAll(/(?:from|import)\s*["']([^"']+)["']/g),
+      ...code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
+      ...code.matchAll(/\bloadPeer\d*\(\s*["']([^"']+)["']/g),
+    ].map(([, specifier]) => specifier);
+    for (const specifier of specifiers) {
       if (specifier?.startsWith('./')) await visit(specifier.slice(2));
       else if (specifier) bare.add(specifier);
     }
@@ -32,6 +41,8 @@ async function importGraph(entry: string): Promise<Set<string>> {
   await visit(entry);
   return bare;
 }
+
+const isBuiltin = (specifier: string) => specifier.startsWith('node:');
 
 describe('the published package', () => {
   it('holds only what users need: dist, README, LICENSE, package.json', async () => {
@@ -48,6 +59,21 @@ describe('the published package', () => {
     for (const entry of ['index.browser.js', 'browser.js', 'sw.js', 'index.js']) {
       for (const specifier of await importGraph(entry)) expect(['ky', 'p-retry', 'uuid', 'idb-keyval']).toContain(specifier);
     }
+  });
+
+  it('its Node entries reach node: modules and their dependencies, never a peer: durable-fetch/node only uuid besides', async () => {
+    const allowed = { 'index.node.js': ['ky', 'p-retry', 'uuid'], 'node.js': ['uuid'] };
+    for (const [entry, dependencies] of Object.entries(allowed)) {
+      for (const specifier of await importGraph(entry)) if (!isBuiltin(specifier)) expect(dependencies).toContain(specifier);
+    }
+  });
+
+  it("its bin reaches only node: modules, and pg and redis only through the readers of list --postgres and --redis", async () => {
+    const readers = (chunk: string) => /^(postgres|redis)-reader-/.test(chunk);
+    const withoutReaders = [...(await importGraph('cli.js', readers))];
+    expect(withoutReaders.filter((specifier) => !isBuiltin(specifier))).toEqual([]);
+    const everything = [...(await importGraph('cli.js'))].filter((specifier) => !isBuiltin(specifier));
+    expect(everything.sort()).toEqual(['pg', 'redis']);
   });
 
   it('its runtime guard is dist/runtime-guard.js, named in sideEffects, imported by the Node entries and loaded first by the bin', async () => {
