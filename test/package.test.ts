@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
@@ -45,14 +45,25 @@ async function importGraph(entry: string, skip: (chunk: string) => boolean = () 
 const isBuiltin = (specifier: string) => specifier.startsWith('node:');
 
 describe('the published package', () => {
-  it('holds only what users need: dist, README, LICENSE, package.json', async () => {
+  it('holds only what users need: dist, README, CHANGELOG, LICENSE, package.json', async () => {
     const files = await packedFiles();
-    expect(files.filter((file) => !/^(dist\/.+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/.test(file))).toEqual([]);
+    expect(files.filter((file) => !/^(dist\/.+\.(js|d\.ts)|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/.test(file))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'LICENSE', 'package.json']));
     const targets = [
       ...Object.values(packageJson.exports).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target))),
       ...Object.values(packageJson.bin),
     ].map((target) => target.replace(/^\.\//, ''));
     expect(files).toEqual(expect.arrayContaining(targets));
+  });
+
+  it("README's links work where it is read off GitHub (the npm page): files of the repository by absolute URL, to files that exist", async () => {
+    const readme = await readFile(new URL('README.md', root), 'utf8');
+    const targets = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map(([, target]) => target ?? '');
+    expect(targets.filter((target) => !/^(https?:\/\/|#)/.test(target))).toEqual([]);
+    const repository = 'https://github.com/durable-fetch/durable-fetch/blob/main/';
+    const files = targets.filter((target) => target.startsWith(repository)).map((target) => target.slice(repository.length).replace(/#.*$/, ''));
+    expect(files).toEqual(expect.arrayContaining(['docs/reference.md', 'CHANGELOG.md']));
+    for (const file of files) await expect(stat(new URL(file, root)), file).resolves.toBeDefined();
   });
 
   it('its browser, service-worker and default entries reach no node: module, only ky, p-retry, uuid and idb-keyval', async () => {
