@@ -1,4 +1,19 @@
+import type { Plugin } from 'esbuild';
 import { defineConfig } from 'tsup';
+
+/**
+ * The runtime guard stays a file of its own, dist/runtime-guard.js, imported by that name: the Node
+ * entries import it first for its effect and the bin loads it before anything else, and
+ * package.json's `sideEffects` names it, so an application's bundler keeps it. Bundled into the
+ * entries, it would land in a shared chunk of a hashed name that `sideEffects` cannot name, and
+ * a bundler would drop the bare import of a module it is told has no effects.
+ */
+const runtimeGuardAsItsOwnFile: Plugin = {
+  name: 'runtime-guard-as-its-own-file',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/runtime-guard\.js$/ }, () => ({ path: './runtime-guard.js', external: true }));
+  },
+};
 
 export default defineConfig({
   entry: {
@@ -13,6 +28,7 @@ export default defineConfig({
     postgres: 'src/postgres.ts',
     redis: 'src/redis.ts',
     cli: 'src/cli.ts',
+    'runtime-guard': 'src/runtime-guard.ts',
     // Started by path, not imported: the sqlite store's worker (src/stores/sqlite/connection.ts).
     'sqlite-worker': 'src/stores/sqlite/worker.ts',
   },
@@ -28,4 +44,5 @@ export default defineConfig({
   splitting: true,
   sourcemap: false,
   treeshake: true,
+  esbuildPlugins: [runtimeGuardAsItsOwnFile],
 });

@@ -5,4 +5,4 @@ import { indexedDbStore } from './stores/indexeddb.js';
 
 export * from './common.js';
 
-export const createClient = makeCreateClient({ defaultStore: () => indexedDbStore(), sha256: webCryptoSha256 });
+export const createClient = /* @__PURE__ */ makeCreateClient({ defaultStore: () => indexedDbStore(), sha256: webCryptoSha256 });

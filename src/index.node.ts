@@ -6,7 +6,7 @@ import { sqliteStore } from './stores/sqlite.js';
 
 export * from './common.js';
 
-export const createClient = makeCreateClient({
+export const createClient = /* @__PURE__ */ makeCreateClient({
   defaultStore: () => sqliteStore(),
   sha256: oneShotSha256(),
 });

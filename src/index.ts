@@ -7,7 +7,7 @@ import { webCryptoSha256 } from './fingerprint.js';
 
 export * from './common.js';
 
-export const createClient = makeCreateClient({
+export const createClient = /* @__PURE__ */ makeCreateClient({
   defaultStore() {
     throw new TypeError('durable-fetch has no durable store for this runtime: pass `store` (e.g. memoryStore(), or your own).');
   },

@@ -7,7 +7,7 @@ import { build } from 'esbuild';
  * with ky 1; ky 2 alone is about 8.9 KB and the four dependencies 10.7 KB, so 12 KiB cannot hold
  * any more. This is now a guard against growth a little above what ships today (about 28.2 KB).
  */
-export const BUNDLE_BUDGET = 28.5 * 1024;
+export const BUNDLE_BUDGET = 29.5 * 1024;
 
 export interface BundleSize {
   name: string;

@@ -13,4 +13,15 @@ describe('the browser bundle', () => {
     expect(inputs).toEqual(expect.arrayContaining([expect.stringContaining('idb-keyval'), expect.stringContaining('ky')]));
     expect(gzipped).toBeLessThanOrEqual(BUNDLE_BUDGET);
   });
+
+  it('durable-fetch/browser as built: an app that imports indexedDbStore alone ships no client (createClient is pure)', async () => {
+    // The entry exports createClient too, from the chunk it shares with indexedDbStore: only its
+    // /* @__PURE__ */ mark lets a bundler leave the client out when nothing uses it.
+    const alone = await bundleForBrowser("export { indexedDbStore } from './dist/browser.js';", root);
+    expect(alone.parts.map(([part]) => part)).not.toContain('ky');
+    expect(alone.parts.map(([part]) => part)).not.toContain('p-retry');
+    expect(alone.gzipped).toBeLessThan(4 * 1024);
+    const client = await bundleForBrowser("export { createClient, indexedDbStore } from './dist/browser.js';", root);
+    expect(client.gzipped).toBeLessThanOrEqual(BUNDLE_BUDGET);
+  });
 });

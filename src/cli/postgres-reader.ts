@@ -2,17 +2,18 @@
  * The postgresStore journal's reader: a READ ONLY transaction, and nothing created — a missing
  * table is reported, not made. Connection URLs may hold passwords, so no message repeats one.
  */
-import pg from 'pg';
 import { maskUrl } from '../credentials.js';
 import { IntentTable } from '../stores/postgres/intent-table.js';
-import { connectionStringProblem, DEFAULT_TABLE, tableName } from '../stores/postgres/options.js';
+import { Client } from '../stores/postgres/driver.js';
+import { DEFAULT_TABLE, tableName } from '../stores/postgres/names.js';
+import { connectionStringProblem } from '../stores/postgres/options.js';
 import { CliError } from './errors.js';
 import { type JournalReader, wholeOrDamaged } from './journal-reader.js';
 
 export async function openPostgresJournal(url: string, table = DEFAULT_TABLE, schema?: string): Promise<JournalReader> {
   const problem = connectionStringProblem(url);
   if (problem !== undefined) throw new CliError(`--postgres URL ${problem}; it is not repeated here, as it may hold a password`, 2);
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   client.on('error', () => {});
   await client.connect().catch((error: Error) => {
     throw new CliError(`cannot connect to PostgreSQL at ${maskUrl(url)}: ${error.message || (error as { code?: string }).code || error.name}`, 1);

@@ -19,7 +19,7 @@ Lists the intents of a durable-fetch journal, read-only: safe beside running pro
   --redis URL   the redisStore journal (key prefix durable-fetch: unless --key-prefix)
 
 migrate prints the SQL that creates postgresStore's table and indexes, for teams that
-migrate by hand (the store creates them itself when missing).
+migrate by hand (the store creates them itself when missing). It connects to nothing.
 
 Columns: state, age, method, URL (secret-named query and fragment values masked, no
 user:password@), attempts, owner
@@ -35,5 +35,9 @@ A damaged record (times out of range or not numbers, fields of no intent's shape
 listed: the other intents are, then how many were skipped and why (on stderr with --json),
 and the exit code is still 0.
 
-Exit codes: 0 listed (damaged records skipped included); 1 the journal cannot be read (its database unreachable included);
-2 wrong usage (a malformed --postgres or --redis URL included) or no journal at the path.`;
+list --postgres needs the npm package pg, list --redis the package redis; migrate needs
+neither.
+
+Exit codes: 0 listed (damaged records skipped included); 1 the journal cannot be read (its
+database unreachable, or pg or redis not installed, included); 2 wrong usage (a malformed
+--postgres or --redis URL included) or no journal at the path.`;

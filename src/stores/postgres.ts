@@ -3,19 +3,20 @@
  * can finish a dead one's call, and `enqueue` can write an intent in the caller's own transaction
  * (the transactional outbox) with relays woken by LISTEN/NOTIFY on commit.
  *
- * Design notes by file, in postgres/: options.ts (pool, names, timeouts, limits), schema.ts (the
- * DDL and its first-use lock), intent-table.ts (the contract in SQL, NOTIFY, how owners are judged
- * dead and the restart guard), presence.ts (enlisted owners' locks and why a lost connection is
- * not a death), rows.ts (row ↔ intent), listener.ts (the LISTEN connection that survives
- * restarts), connect.ts (taking a pool connection safely), postgres-store.ts (errors, closing,
- * waking relays).
+ * Design notes by file, in postgres/: options.ts (pool, timeouts, limits), names.ts (table and
+ * index names, quoted), ddl.ts (the DDL, which needs no `pg`), schema.ts (running it under its
+ * first-use lock), intent-table.ts (the contract in SQL, NOTIFY, how owners are judged dead and
+ * the restart guard), presence.ts (enlisted owners' locks and why a lost connection is not a
+ * death), rows.ts (row ↔ intent), listener.ts (the LISTEN connection that survives restarts),
+ * connect.ts (taking a pool connection safely), postgres-store.ts (errors, closing, waking
+ * relays).
  */
 import { normalizePostgresOptions, type PostgresStoreOptions } from './postgres/options.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 
 export type { PostgresStoreOptions } from './postgres/options.js';
 export type { PostgresStore } from './postgres/postgres-store.js';
-export { postgresDdl } from './postgres/schema.js';
+export { postgresDdl } from './postgres/ddl.js';
 
 /**
  * Opens the intent store in a PostgreSQL table (created with its indexes on first use if

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { describe, expect, inject, it, onTestFinished, vi } from 'vitest';
 import { postgresDdl, type PostgresStore, postgresStore } from '../../src/postgres.js';
 import { IntentTable } from '../../src/stores/postgres/intent-table.js';
-import { tableName } from '../../src/stores/postgres/options.js';
+import { tableName } from '../../src/stores/postgres/names.js';
 import { type IntentStore, PayloadTooLargeError } from '../../src/stores/store.js';
 import { describeIntentStore } from '../../src/testing.js';
 import { claimRequest } from '../../src/testing/claims.js';

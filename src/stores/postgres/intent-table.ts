@@ -14,7 +14,8 @@ import {
   rebased,
   UNSETTLED_STATES,
 } from '../store.js';
-import { PRESENCE_APPLICATION, type TableName } from './options.js';
+import type { TableName } from './names.js';
+import { PRESENCE_APPLICATION } from './options.js';
 import { INSERT_COLUMNS, SUMMARY_COLUMNS, changeColumns, insertValues, intentFromRow, summaryFromRow } from './rows.js';
 
 /** What runs a statement: the store's pool, or the caller's client inside its own transaction. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { connectListening } from './connect.js';
-import { quote } from './options.js';
+import { quote } from './names.js';
 
 /** How long a lost LISTEN connection waits before it tries again, ms. */
 const RECONNECT_MS = 500;

@@ -1,4 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { Client, Pool } from './driver.js';
+import { DEFAULT_TABLE, type TableName, tableName } from './names.js';
 
 /** How `postgresStore` reaches its database. Give `pool` or `connectionString`. */
 export interface PostgresStoreOptions {
@@ -50,22 +52,6 @@ export interface PostgresStoreOptions {
   livenessGraceMs?: number;
 }
 
-export const DEFAULT_TABLE = 'durable_fetch_intents';
-
-/** Where the store writes: the table's quoted name for SQL, and the NOTIFY channel it announces on. */
-export interface TableName {
-  /** `"schema"."table"` or `"table"`, safe to put in SQL text. */
-  sql: string;
-  /** `schema.table` or `table`, unquoted: for messages, the channel and the DDL lock. */
-  text: string;
-  /** The owners table beside it (`<table>_owners`, same schema), quoted: enlisted owners' signs of life. */
-  owners: string;
-  /** Index names are derived from it, quoted. */
-  index(suffix: string): string;
-  /** An index's name as `to_regclass` reads it (schema-qualified when the table is). */
-  indexRef(suffix: string): string;
-}
-
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_LIVENESS_GRACE_MS = 750;
 /** Below this a reconnection over a real network (TCP, TLS, authentication) may not fit in the grace. */
@@ -110,7 +96,7 @@ export function normalizePostgresOptions(options: PostgresStoreOptions): Normali
     throw new TypeError(`postgresStore: \`connectionString\` ${problem}; it is not repeated here, as it may hold a password.`);
   }
   const connection = { connectionString, connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5000, keepAlive: true };
-  const ownPool = new pg.Pool({ ...connection, query_timeout: options.queryTimeoutMillis ?? 60_000 });
+  const ownPool = new Pool({ ...connection, query_timeout: options.queryTimeoutMillis ?? 60_000 });
   // An idle connection that dies (PostgreSQL restarted) is dropped by the pool and replaced on
   // the next call; without a listener its 'error' event would end the process.
   ownPool.on('error', () => {});
@@ -132,7 +118,7 @@ export function connectionStringProblem(connectionString: unknown): string | und
     return 'is not a URL (postgres://user:password@host:port/database) nor a socket path';
   }
   try {
-    new pg.Client({ connectionString });
+    new Client({ connectionString });
     return undefined;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
@@ -140,32 +126,4 @@ export function connectionStringProblem(connectionString: unknown): string | und
     if (error instanceof URIError) return 'has a part that is not valid percent-encoding';
     return `is refused by pg (${typeof code === 'string' ? code : error instanceof Error ? error.name : 'error'})`;
   }
-}
-
-/** PostgreSQL truncates longer identifiers, and refuses longer NOTIFY channels. */
-const MAX_IDENTIFIER_BYTES = 63;
-
-export function tableName(table: string, schema?: string): TableName {
-  for (const [option, name] of [['table', table], ['schema', schema]] as const) {
-    if (name !== undefined && (name === '' || Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES - 8)) {
-      throw new TypeError(`postgresStore: \`${option}\` must be 1 to ${MAX_IDENTIFIER_BYTES - 8} bytes, got "${name}".`);
-    }
-  }
-  const text = schema === undefined ? table : `${schema}.${table}`;
-  if (Buffer.byteLength(text) > MAX_IDENTIFIER_BYTES) {
-    throw new TypeError(`postgresStore: "${text}" is longer than ${MAX_IDENTIFIER_BYTES} bytes, too long to name its NOTIFY channel.`);
-  }
-  const qualified = (name: string) => (schema === undefined ? quote(name) : `${quote(schema)}.${quote(name)}`);
-  return {
-    sql: qualified(table),
-    text,
-    owners: qualified(`${table}_owners`),
-    index: (suffix) => quote(`${table}_${suffix}`),
-    indexRef: (suffix) => qualified(`${table}_${suffix}`),
-  };
-}
-
-/** A quoted SQL identifier: any name is safe in SQL text. */
-export function quote(identifier: string): string {
-  return `"${identifier.replaceAll('"', '""')}"`;
 }

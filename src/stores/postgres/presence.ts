@@ -1,5 +1,6 @@
-import pg from 'pg';
-import type { TableName } from './options.js';
+import type pg from 'pg';
+import { Client } from './driver.js';
+import type { TableName } from './names.js';
 import { lockKey, NOW_MS } from './intent-table.js';
 
 /**
@@ -191,7 +192,7 @@ class Session {
 
   async #run(): Promise<void> {
     for (let failures = 0; !this.#stopped; failures++) {
-      const client = new pg.Client(this.#config);
+      const client = new Client(this.#config);
       const died = new Promise<never>((_, reject) => {
         client.on('error', reject);
         client.on('end', () => reject(new Error('the presence connection ended')));

@@ -1,4 +1,4 @@
-import { ErrorReply } from 'redis';
+import { ErrorReply } from './driver.js';
 import type { RedisClient } from './options.js';
 
 /** Redis answered, and what it answered does not keep the durability promise: final until the store is reopened. */

@@ -1,4 +1,5 @@
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
+import { createClient } from './driver.js';
 
 /**
  * A node-redis client, whatever its modules, scripts, RESP version or type mapping: the store

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorReply, RESP_TYPES } from 'redis';
+import { ErrorReply, RESP_TYPES } from './driver.js';
 import { whenReady } from './connection.js';
 import type { RedisClient } from './options.js';
 import { REGISTER, UNREGISTER, runScript } from './scripts.js';

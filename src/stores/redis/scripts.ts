@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { RESP_TYPES } from 'redis';
+import { RESP_TYPES } from './driver.js';
 import { type IntentState, LATEST_INSTANT, UNSETTLED_STATES, isCompactable } from '../store.js';
 import type { RedisClient } from './options.js';
 import { SUMMARY_FIELDS } from './records.js';
